@@ -1,0 +1,143 @@
+"""The `digest` command: parse arguments, run a command, print problems and a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import DEFAULT_CONFIG, Config, load_config
+from .model import BuildError, Problem
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the digest command line; return the exit status."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except BuildError as exc:
+        print_problems(exc.problems)
+        errors = sum(1 for p in exc.problems if p.level == "error")
+        print(f"failed: {errors} error{'s' if errors != 1 else ''}; the last good output was left as it was",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def make_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="digest", description="Build daily paper digests into a static site.")
+    parser.add_argument("--version", action="version", version=f"paper-digest {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build = commands.add_parser("build", help="build the site into the output dir")
+    _site_options(build)
+    build.add_argument("--output", "-o", type=Path, help="output dir (default: output_dir in site.toml)")
+    build.add_argument("--base-url", help="override base_url (e.g. the URL GitHub Pages reports)")
+    build.add_argument("--no-cache", action="store_true", help="ignore and do not update the parse cache")
+    build.set_defaults(run=run_build)
+
+    serve = commands.add_parser("serve", help="preview the site locally, rebuilding on every change")
+    _site_options(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--open", action="store_true", help="open the site in a browser")
+    serve.set_defaults(run=run_serve)
+
+    init = commands.add_parser("init", help="create a new site in DIR")
+    init.add_argument("directory", type=Path)
+    init.set_defaults(run=run_init)
+
+    new = commands.add_parser("new", help="create a digest skeleton for a day (default: today)")
+    new.add_argument("date", nargs="?", help="YYYY-MM-DD (default: today in the site timezone)")
+    new.add_argument("--config", "-c", type=Path, default=Path(DEFAULT_CONFIG))
+    new.set_defaults(run=run_new)
+
+    check = commands.add_parser("check", help="build to a temporary dir and report broken links and feed problems")
+    _site_options(check)
+    check.set_defaults(run=run_check)
+
+    deploy = commands.add_parser("deploy", help="build and publish the site as a commit on a git branch")
+    _site_options(deploy)
+    deploy.add_argument("--remote", default="origin")
+    deploy.add_argument("--branch", default="gh-pages")
+    deploy.add_argument("--message", "-m", help="commit message")
+    deploy.add_argument("--base-url", help="override base_url")
+    deploy.add_argument("--force", action="store_true", help="replace the branch's history (force-push)")
+    deploy.set_defaults(run=run_deploy)
+    return parser
+
+
+def _site_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", type=Path, default=Path(DEFAULT_CONFIG), help="site config (default: site.toml)")
+    parser.add_argument("--drafts", action="store_true", help="include digests marked draft: true")
+
+
+def print_problems(problems: list[Problem]) -> None:
+    """Print problems to stderr, errors last so they stay in view."""
+    for problem in sorted(problems, key=lambda p: p.level == "error"):
+        print(problem, file=sys.stderr)
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    if getattr(args, "base_url", None):
+        config = config.with_base_url(args.base_url)
+    return config
+
+
+def run_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    config = _config(args)
+    report = build(config, output_dir=args.output, drafts=args.drafts, use_cache=not args.no_cache)
+    print_problems(report.warnings)
+    print(report.summary())
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    return serve(_config(args), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from .scaffold import init_site
+
+    for line in init_site(args.directory):
+        print(line)
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    from .scaffold import new_digest
+
+    path = new_digest(load_config(args.config), args.date)
+    print(f"created {path}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from .check import check_site
+
+    problems, summary = check_site(_config(args), drafts=args.drafts)
+    print_problems(problems)
+    print(summary)
+    return 1 if any(p.level == "error" for p in problems) else 0
+
+
+def run_deploy(args: argparse.Namespace) -> int:
+    from .deploy import deploy
+
+    result = deploy(_config(args), remote=args.remote, branch=args.branch, message=args.message,
+                    force=args.force, drafts=args.drafts)
+    print(result)
+    return 0

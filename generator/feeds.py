@@ -1,0 +1,120 @@
+"""Make the site's feeds: RSS 2.0 and Atom 1.0 (feedgen) and JSON Feed 1.1.
+
+Every date comes from the digests themselves, never from the clock, so the same content
+gives the same bytes and feed readers never see an item twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urljoin
+
+from feedgen.feed import FeedGenerator
+
+from .config import Config
+from .markup import XML_ILLEGAL
+from .model import Digest
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_RELATIVE_URL = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """One digest as a feed entry: its permalink, its full HTML and a short summary."""
+
+    digest: Digest
+    url: str
+    content_html: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    """What a feed is: its title, the page it describes, and where it lives."""
+
+    title: str
+    description: str
+    home_url: str
+    rss_url: str
+    atom_url: str
+    json_url: str | None = None
+
+
+def absolutize(fragment: str, page_url: str) -> str:
+    """Return fragment with relative href/src URLs made absolute against page_url."""
+    return _RELATIVE_URL.sub(lambda m: f'{m.group(1)}{urljoin(page_url, m.group(2))}"', fragment)
+
+
+def _xml_text(text: str) -> str:
+    return XML_ILLEGAL.sub("", text)
+
+
+def _generator(config: Config, info: FeedInfo, items: list[FeedItem], self_url: str) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.id(info.home_url)
+    fg.title(_xml_text(info.title))
+    fg.subtitle(_xml_text(info.description or info.title))
+    fg.link(href=info.home_url, rel="alternate")
+    fg.link(href=self_url, rel="self")
+    fg.language(config.language)
+    fg.generator("paper-digest", uri="https://pypi.org/project/paper-digest/")
+    if config.author:
+        fg.author({"name": _xml_text(config.author)})
+    newest = max((item.digest.published for item in items), default=_EPOCH)
+    fg.updated(newest)
+    fg.lastBuildDate(newest)
+    for item in items:
+        entry = fg.add_entry(order="append")
+        entry.id(item.url)
+        entry.guid(item.url, permalink=True)
+        entry.title(_xml_text(item.digest.title))
+        entry.link(href=item.url, rel="alternate")
+        entry.published(item.digest.published)
+        entry.updated(item.digest.published)
+        entry.description(_xml_text(item.summary))
+        entry.content(_xml_text(absolutize(item.content_html, item.url)), type="html")
+        for tag in item.digest.tags:
+            entry.category(term=_xml_text(tag))
+    return fg
+
+
+def render_rss(config: Config, info: FeedInfo, items: list[FeedItem]) -> bytes:
+    """Return the RSS 2.0 feed of items, newest first."""
+    return _generator(config, info, items, info.rss_url).rss_str(pretty=True)
+
+
+def render_atom(config: Config, info: FeedInfo, items: list[FeedItem]) -> bytes:
+    """Return the Atom 1.0 feed of items, newest first."""
+    return _generator(config, info, items, info.atom_url).atom_str(pretty=True)
+
+
+def render_json_feed(config: Config, info: FeedInfo, items: list[FeedItem]) -> bytes:
+    """Return the JSON Feed 1.1 of items, newest first."""
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": info.title,
+        "home_page_url": info.home_url,
+        "feed_url": info.json_url,
+        "description": info.description,
+        "language": config.language,
+        "items": [
+            {
+                "id": item.url,
+                "url": item.url,
+                "title": item.digest.title,
+                "content_html": absolutize(item.content_html, item.url),
+                "summary": item.summary,
+                "date_published": item.digest.published.isoformat(),
+                **({"tags": list(item.digest.tags)} if item.digest.tags else {}),
+                **({"language": item.digest.lang} if item.digest.lang else {}),
+            }
+            for item in items
+        ],
+    }
+    if config.author:
+        feed["authors"] = [{"name": config.author}]
+    return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

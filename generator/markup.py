@@ -1,0 +1,126 @@
+"""Turn untrusted digest text into safe HTML.
+
+Two layers, each enough on its own for the common attacks: Python-Markdown runs with raw
+HTML turned off (so tags come out as text), and every result goes through nh3's allowlist
+(so no event handler, style or dangerous URL survives). Plain text, which is most summary
+text, skips Markdown: it only needs escaping, and tests prove both paths agree on it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import unicodedata
+from urllib.parse import urlsplit
+
+import markdown
+import nh3
+
+# Characters that can start Markdown inline syntax (or an entity), and control characters
+# (newlines start blocks, tabs are expanded, NUL/STX/ETX and CR are rewritten). Text without
+# any of them renders through Markdown to exactly its escaped self.
+_MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&\xa0\x00-\x1f]|^\s|\s$|^[-+*#>=]|^\d+[.)]")
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
+    "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "dl", "dt", "dd", "span",
+}
+_ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+}
+_URL_SCHEMES = {"http", "https", "mailto"}
+# A chunk of Markdown larger than this, or with more brackets than this, is shown as
+# plain text: Python-Markdown is quadratic on some inputs (a long run of "[").
+MAX_MARKDOWN_CHARS = 64 * 1024
+MAX_BRACKETS = 500
+# Bidirectional overrides and zero-width characters: never wanted in titles or ids.
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Characters XML 1.0 forbids; feeds must never carry them.
+XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+_local = threading.local()
+
+
+def _markdown() -> markdown.Markdown:
+    md = getattr(_local, "md", None)
+    if md is None:
+        md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")
+        md.preprocessors.deregister("html_block")
+        md.inlinePatterns.deregister("html")
+        _local.md = md
+    return md
+
+
+def sanitize(fragment: str) -> str:
+    """Return fragment with everything outside the allowlist removed."""
+    return nh3.clean(
+        fragment,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        url_schemes=_URL_SCHEMES,
+        link_rel="nofollow noopener",
+        strip_comments=True,
+    )
+
+
+def is_plain(text: str) -> bool:
+    """Return whether text has no Markdown syntax, so escaping alone renders it."""
+    return _MARKDOWN_CHARS.search(text) is None
+
+
+def render_inline(text: str) -> str:
+    """Return safe HTML for one line of inline Markdown, without a paragraph wrapper."""
+    if is_plain(text):
+        return html.escape(text, quote=False)
+    out = render_block(text)
+    if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
+        out = out[3:-4]
+    return out
+
+
+def render_block(text: str) -> str:
+    """Return safe HTML for a block of Markdown."""
+    if not text.strip():
+        return ""
+    if len(text) > MAX_MARKDOWN_CHARS or text.count("[") > MAX_BRACKETS:
+        return "<p>" + html.escape(text, quote=False) + "</p>"
+    md = _markdown()
+    try:
+        out = md.reset().convert(text)
+    except RecursionError:
+        out = "<p>" + html.escape(text, quote=False) + "</p>"
+    return sanitize(out)
+
+
+def safe_url(url: str, *, images: bool = False) -> str | None:
+    """Return url if it is an absolute http(s) URL (or a raster data: image), else None."""
+    candidate = html.unescape(url).strip()
+    if not candidate or re.search(r"[\x00-\x20\x7f\"'<>\\`]", candidate):
+        return None
+    scheme = urlsplit(candidate).scheme.lower()
+    if scheme in ("http", "https") and urlsplit(candidate).netloc:
+        return candidate
+    if images and re.match(r"data:image/(png|gif|jpeg|webp);base64,[A-Za-z0-9+/=]+$", candidate, re.I):
+        return candidate
+    return None
+
+
+def clean_text(text: str) -> str:
+    """Return text without bidi overrides, zero-width characters or XML-illegal characters."""
+    return XML_ILLEGAL.sub("", _INVISIBLE.sub("", text))
+
+
+def slugify(text: str, max_bytes: int = 80) -> str:
+    """Return a lowercase, path-safe slug of text (Unicode letters kept, NFC), or ''."""
+    text = unicodedata.normalize("NFKC", clean_text(text)).lower()
+    slug = re.sub(r"[^\w]+", "-", text).strip("-_")
+    slug = re.sub(r"[-_]{2,}", "-", slug)
+    while len(slug.encode("utf-8")) > max_bytes:
+        slug = slug[:-1]
+    return slug.strip("-_")

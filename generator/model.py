@@ -1,0 +1,215 @@
+"""The site's data: plain frozen dataclasses, independent of templates.
+
+Problems (errors and warnings) live here too, since every stage reports them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error or warning, tied to a place in an input file."""
+
+    path: str
+    line: int
+    message: str
+    level: str = "error"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.level}: {self.message}"
+
+
+class BuildError(Exception):
+    """Raised with every problem of a build once any of them is an error."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def errors_in(problems: list[Problem]) -> list[Problem]:
+    """Return the problems that are errors."""
+    return [p for p in problems if p.level == "error"]
+
+
+@dataclass(frozen=True)
+class Bullet:
+    """One summary bullet: sanitized inline HTML, with an optional label."""
+
+    html: str
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper of one digest, as the source wrote it."""
+
+    id: str
+    title: str
+    url: str | None
+    thumbnail: str | None = None
+    video: str | None = None
+    votes: int | None = None
+    authors: tuple[str, ...] = ()
+    authors_omitted: bool = False
+    summary: tuple[Bullet, ...] = ()
+    extra_html: str = ""
+    line: int = 0
+
+    @property
+    def anchor(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One day's digest."""
+
+    date: dt.date
+    published: dt.datetime  # aware, in the site timezone
+    title: str
+    source: str  # path relative to the content dir, for messages
+    papers: tuple[Paper, ...] = ()
+    intro_html: str = ""
+    lang: str | None = None
+    tags: tuple[str, ...] = ()
+    draft: bool = False
+    description: str = ""
+    digest_hash: str = ""  # hash of the source bytes, for caches
+
+    @property
+    def path(self) -> str:
+        """Return the digest's URL path relative to the site root."""
+        return f"{self.date:%Y/%m/%d}/"
+
+    def top_papers(self, n: int = 3) -> tuple[Paper, ...]:
+        """Return the n most-voted papers, ties in source order."""
+        ranked = sorted(self.papers, key=lambda p: -(p.votes or 0))
+        return tuple(ranked[:n])
+
+
+@dataclass(frozen=True)
+class Appearance:
+    """One day a paper appeared on."""
+
+    digest: Digest
+    paper: Paper
+
+
+@dataclass(frozen=True)
+class PaperEntry:
+    """A paper across the whole site: its newest version and every day it appeared."""
+
+    id: str
+    paper: Paper
+    appearances: tuple[Appearance, ...]  # oldest first
+
+    @property
+    def path(self) -> str:
+        return f"papers/{self.id}/"
+
+    @property
+    def votes(self) -> int:
+        return max((a.paper.votes or 0) for a in self.appearances)
+
+
+@dataclass(frozen=True)
+class Month:
+    """Digests of one month, newest first."""
+
+    year: int
+    month: int
+    digests: tuple[Digest, ...]
+
+    @property
+    def key(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tag with its digests, newest first."""
+
+    name: str
+    slug: str
+    digests: tuple[Digest, ...]
+
+    @property
+    def path(self) -> str:
+        return f"tags/{self.slug}/"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything the renderers need: digests newest first and what derives from them."""
+
+    digests: tuple[Digest, ...]
+    papers: dict[str, PaperEntry] = field(default_factory=dict)
+    tags: tuple[Tag, ...] = ()
+    months: tuple[Month, ...] = ()
+
+    def neighbours(self, index: int) -> tuple[Digest | None, Digest | None]:
+        """Return (older, newer) digests around digests[index]."""
+        older = self.digests[index + 1] if index + 1 < len(self.digests) else None
+        newer = self.digests[index - 1] if index > 0 else None
+        return older, newer
+
+    @property
+    def paper_count(self) -> int:
+        return sum(len(d.papers) for d in self.digests)
+
+
+def build_site(digests: list[Digest], drafts: bool = False) -> tuple[Site, list[Problem]]:
+    """Return the Site of the digests (drafts only when asked) and the collisions found."""
+    problems: list[Problem] = []
+    by_date: dict[dt.date, Digest] = {}
+    for digest in sorted(digests, key=lambda d: d.source):
+        if digest.draft and not drafts:
+            continue
+        other = by_date.get(digest.date)
+        if other is not None:
+            problems.append(Problem(digest.source, 1, f"two digests for {digest.date}: "
+                                                       f"{other.source} and {digest.source}"))
+            continue
+        by_date[digest.date] = digest
+    ordered = tuple(sorted(by_date.values(), key=lambda d: d.date, reverse=True))
+    return Site(
+        digests=ordered,
+        papers=_paper_entries(ordered),
+        tags=_tags(ordered),
+        months=_months(ordered),
+    ), problems
+
+
+def _paper_entries(digests: tuple[Digest, ...]) -> dict[str, PaperEntry]:
+    """Return every paper by id, with the days it appeared on, oldest first."""
+    seen: dict[str, list[Appearance]] = {}
+    for digest in reversed(digests):
+        for paper in digest.papers:
+            seen.setdefault(paper.id, []).append(Appearance(digest, paper))
+    return {pid: PaperEntry(pid, apps[-1].paper, tuple(apps)) for pid, apps in seen.items()}
+
+
+def _tags(digests: tuple[Digest, ...]) -> tuple[Tag, ...]:
+    """Return the tags used by the digests, sorted by slug."""
+    from .markup import slugify
+
+    found: dict[str, tuple[str, list[Digest]]] = {}
+    for digest in digests:
+        for name in digest.tags:
+            slug = slugify(name, max_bytes=60)
+            entry = found.setdefault(slug, (name, []))
+            if not entry[1] or entry[1][-1] is not digest:
+                entry[1].append(digest)
+    return tuple(Tag(name, slug, tuple(ds)) for slug, (name, ds) in sorted(found.items()))
+
+
+def _months(digests: tuple[Digest, ...]) -> tuple[Month, ...]:
+    """Return the digests grouped by month, newest first."""
+    months: dict[tuple[int, int], list[Digest]] = {}
+    for digest in digests:
+        months.setdefault((digest.date.year, digest.date.month), []).append(digest)
+    return tuple(Month(y, m, tuple(ds)) for (y, m), ds in months.items())

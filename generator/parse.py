@@ -1,0 +1,509 @@
+"""Parse one digest's text into a Digest, with every problem as PATH:LINE.
+
+A line-based parser for the digest shape (see the README's "Digest format"): front matter,
+the `## Daily Papers (date)` heading, one `### [title](url)` per paper with its thumbnail,
+video, `Vote:`, `Authors:` and summary bullets. Only text that holds Markdown syntax is
+sent through Python-Markdown; the structure never is.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+
+import yaml
+
+from .markup import XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
+from .model import Bullet, Digest, Paper, Problem
+
+MAX_FRONT_MATTER_BYTES = 16 * 1024
+MAX_AUTHORS_CHARS = 20_000
+FRONT_MATTER_KEYS = ("title", "date", "lang", "tags", "draft", "description")
+
+_DIGEST_HEADING = re.compile(r"^(#{1,2})[ \t]+(.*?)[ \t#]*$")
+_HEADING_DATE = re.compile(r"\((\d{4})-(\d{1,2})-(\d{1,2})\)")
+_PAPER_HEADING = re.compile(r"^###[ \t]+(.*?)[ \t]*$|^###$")
+_LINKED_TITLE = re.compile(r"^\[(.*)\]\(\s*<?([^\s<>]*)>?(?:\s+\"[^\"]*\")?\s*\)$")
+_THUMBNAIL = re.compile(r"^!\[([^\]]*)\]\(\s*<?([^\s<>]*)>?\s*\)$")
+_WATCH_VIDEO = re.compile(r"^\[Watch Video\]\(\s*<?([^\s<>]*)>?\s*\)$", re.IGNORECASE)
+_VIDEO_HTML = re.compile(r"^<div>\s*<video\b[^>]*?\bsrc=\"([^\"]*)\"[^>]*>\s*</video>\s*</div>$", re.IGNORECASE)
+_VOTE = re.compile(r"^Votes?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
+_AUTHORS = re.compile(r"^Authors?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
+_BULLET = re.compile(r"^[-*+][ \t]+(.*)$")
+_LABEL = re.compile(r"^(\*{2,3})([^*]{1,60}?)(:)?\1(?(3)|[ \t]*:)[ \t]*(.*)$", re.DOTALL)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_ARXIV = re.compile(
+    r"^https?://(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)|huggingface\.co/papers)/"
+    r"(\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?(?:\.pdf)?/?(?:[?#].*)?$",
+    re.IGNORECASE,
+)
+_PATH_DATE_FLAT = re.compile(r"(?:^|/)(\d{4})-(\d{2})-(\d{2})[^/]*\.md$")
+_PATH_DATE_NESTED = re.compile(r"(?:^|/)(\d{4})/(\d{2})/(\d{2})\.md$")
+
+
+def decode_source(data: bytes, path: str) -> tuple[str | None, list[Problem]]:
+    """Return the text of a digest file with newlines normalized, or None and the error."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return None, [Problem(path, line, f"not valid UTF-8 (byte offset {exc.start})")]
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    problems = []
+    match = XML_ILLEGAL.search(text)
+    if match:
+        line = text.count("\n", 0, match.start()) + 1
+        problems.append(Problem(path, line, "control characters removed", "warning"))
+        text = XML_ILLEGAL.sub("", text)
+    return text, problems
+
+
+@dataclass
+class _PaperDraft:
+    line: int
+    title: str
+    url: str | None
+    thumbnail: str | None = None
+    video: str | None = None
+    votes: int | None = None
+    authors: tuple[str, ...] = ()
+    authors_omitted: bool = False
+    bullets: list[list[str]] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _DateClaim:
+    date: dt.date
+    where: str
+    line: int
+
+
+def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> tuple[Digest | None, list[Problem]]:
+    """Return the digest in text (None if it has errors) and its problems."""
+    if isinstance(tz, str):
+        tz = zoneinfo.ZoneInfo(tz)
+    problems: list[Problem] = []
+
+    def report(line: int, message: str, level: str = "error") -> None:
+        problems.append(Problem(path, line, message, level))
+
+    lines = text.split("\n")
+    meta, body_start = _split_front_matter(lines, path, problems)
+    claims: list[_DateClaim] = []
+    published: dt.datetime | None = None
+    if "date" in meta:
+        value, line = meta["date"]
+        published = _front_matter_datetime(value, tz)
+        if published is None:
+            report(line, f"'date' must be a date such as 2024-03-15, got {value!r}")
+        else:
+            claims.append(_DateClaim(published.date(), f"front matter date {published.date()} (line {line})", line))
+
+    heading_title: str | None = None
+    heading_date: _DateClaim | None = None
+    intro: list[str] = []
+    drafts: list[_PaperDraft] = []
+    paper: _PaperDraft | None = None
+    fence: str | None = None
+    in_bullet = False
+
+    for lineno, line in enumerate(lines[body_start:], start=body_start + 1):
+        target = paper.extra if paper else intro
+        if fence is not None:
+            _append_extra(paper, intro, line)
+            if line.strip().startswith(fence):
+                fence = None
+            continue
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            fence = fence_match.group(1)
+            in_bullet = False
+            _append_extra(paper, intro, line)
+            continue
+        first = line[:1]
+        if first == "#":
+            match = _PAPER_HEADING.match(line)
+            if match and not line.startswith("####"):
+                paper = _start_paper(match.group(1) or "", lineno, report)
+                drafts.append(paper)
+                in_bullet = False
+                continue
+            match = _DIGEST_HEADING.match(line)
+            date_match = _HEADING_DATE.search(match.group(2)) if match else None
+            if match and (date_match or (heading_title is None and not drafts)):
+                claim = _heading_claim(date_match, lineno, report) if date_match else None
+                if claim and heading_date and claim.date != heading_date.date:
+                    report(lineno, f"heading date {claim.date} disagrees with the heading date "
+                                   f"{heading_date.date} at line {heading_date.line}")
+                elif claim and not heading_date:
+                    heading_date = claim
+                    claims.append(claim)
+                if heading_title is None:
+                    heading_title = clean_text(match.group(2)).strip()
+                paper = None
+                in_bullet = False
+                continue
+        if paper is None:
+            intro.append(line)
+            continue
+        if not line.strip():
+            in_bullet = False
+            if paper.extra:
+                paper.extra.append(line)
+            continue
+        if in_bullet and line[:1] in (" ", "\t"):
+            paper.bullets[-1].append(line)
+            continue
+        in_bullet = False
+        if not paper.extra:
+            bullet = _BULLET.match(line)
+            if bullet:
+                paper.bullets.append([bullet.group(1)])
+                in_bullet = True
+                continue
+            if not paper.bullets and _paper_field(paper, line, lineno, report):
+                continue
+        target.append(line)
+
+    if fence is not None:
+        report(len(lines), "code fence opened but never closed", "warning")
+
+    date = _agreed_date(claims, path, report)
+    if date is None and not claims and not any(p.level == "error" for p in problems):
+        report(1, "no date: give front matter 'date', a heading like '## Daily Papers (2024-03-15)' "
+                  "or a file name like 2024-03-15.md")
+    papers = _finish_papers(drafts, report)
+    if not papers and date is not None:
+        report(heading_date.line if heading_date else 1, "digest has no papers", "warning")
+    if any(p.level == "error" for p in problems) or date is None:
+        return None, problems
+
+    if published is None or published.date() != date:
+        published = dt.datetime.combine(date, dt.time(0, 0), tz)
+    title = meta["title"][0] if "title" in meta else heading_title or f"Daily Papers ({date})"
+    tags = meta["tags"][0] if "tags" in meta else ()
+    digest = Digest(
+        date=date,
+        published=published,
+        title=clean_text(title),
+        source=path,
+        papers=papers,
+        intro_html=render_block("\n".join(intro)),
+        lang=meta["lang"][0] if "lang" in meta else None,
+        tags=tags,
+        draft=meta["draft"][0] if "draft" in meta else False,
+        description=clean_text(meta["description"][0]) if "description" in meta else "",
+    )
+    return digest, problems
+
+
+def path_date(path: str) -> tuple[int, int, int] | None:
+    """Return the (year, month, day) a digest's path names, unchecked, or None."""
+    match = _PATH_DATE_NESTED.search(path) or _PATH_DATE_FLAT.search(path)
+    return tuple(int(g) for g in match.groups()) if match else None
+
+
+def paper_id(url: str | None, title: str) -> str:
+    """Return a paper's id: its arXiv id when url is an arXiv link, else a slug of its title."""
+    if url:
+        match = _ARXIV.match(url)
+        if match:
+            return match.group(1).lower().replace("/", "-")
+    return slugify(title) or "paper"
+
+
+# --- front matter -----------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses aliases and duplicate keys."""
+
+    def compose_node(self, parent, index):  # noqa: D102
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(None, None, "keys must be plain values", key_node.start_mark)
+            if duplicate:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _split_front_matter(lines: list[str], path: str, problems: list[Problem]) -> tuple[dict, int]:
+    """Return the checked front matter {key: (value, line)} and the index of the body's first line."""
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines) or lines[start].rstrip() != "---":
+        return {}, 0
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+    if end is None:
+        problems.append(Problem(path, start + 1, "unterminated front matter (no closing '---')"))
+        return {}, len(lines)
+    block = "\n".join(lines[start + 1:end])
+    first_line = start + 2
+    if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        problems.append(Problem(path, first_line, f"front matter larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB"))
+        return {}, end + 1
+    try:
+        loader = _StrictLoader(block)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = first_line + (mark.line if mark else 0)
+        problems.append(Problem(path, line, f"invalid front matter: {exc.problem or exc.context}"))
+        return {}, end + 1
+    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+        problems.append(Problem(path, first_line, f"invalid front matter: {type(exc).__name__}"))
+        return {}, end + 1
+    if data is None:
+        return {}, end + 1
+    if not isinstance(data, dict):
+        problems.append(Problem(path, first_line, "front matter must be a mapping of keys to values"))
+        return {}, end + 1
+    return _check_front_matter(data, block, first_line, path, problems), end + 1
+
+
+def _check_front_matter(data: dict, block: str, first_line: int, path: str, problems: list[Problem]) -> dict:
+    """Return {key: (value, line)} for the valid keys of data; report the rest."""
+    meta = {}
+    for key, value in data.items():
+        line = _front_matter_line(block, key, first_line)
+        if not isinstance(key, str) or key not in FRONT_MATTER_KEYS:
+            problems.append(Problem(path, line, f"unknown front matter key {str(key)[:40]!r} "
+                                                f"(known: {', '.join(FRONT_MATTER_KEYS)})", "warning"))
+            continue
+        if key in ("title", "lang", "description"):
+            if not isinstance(value, str):
+                problems.append(Problem(path, line, f"'{key}' must be text, got {_yaml_type(value)} "
+                                                    "(quote it)"))
+                continue
+            if key == "lang" and not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", value):
+                problems.append(Problem(path, line, f"'lang' must be a language tag such as 'ko' or 'en', got {value[:40]!r}"))
+                continue
+        elif key == "draft" and not isinstance(value, bool):
+            problems.append(Problem(path, line, f"'draft' must be true or false, got {_yaml_type(value)}"))
+            continue
+        elif key == "tags":
+            if isinstance(value, str):
+                value = [t.strip() for t in value.split(",") if t.strip()]
+            if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+                problems.append(Problem(path, line, "'tags' must be a list of text, such as [multimodal, mamba]"))
+                continue
+            value = tuple(dict.fromkeys(clean_text(t).strip() for t in value if slugify(t)))
+        meta[key] = (value, line)
+    return meta
+
+
+def _front_matter_line(block: str, key: object, first_line: int) -> int:
+    if isinstance(key, str):
+        match = re.search(rf"^{re.escape(key)}[ \t]*:", block, re.MULTILINE)
+        if match:
+            return first_line + block.count("\n", 0, match.start())
+    return first_line
+
+
+def _yaml_type(value: object) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "a mapping",
+             dt.date: "a date", dt.datetime: "a date-time", type(None): "nothing"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _front_matter_datetime(value: object, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
+    """Return value as an aware datetime in tz, or None if it is no date."""
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time(0, 0), tz)
+    return None
+
+
+# --- dates ------------------------------------------------------------------------------
+
+
+def _heading_claim(match: re.Match, lineno: int, report) -> _DateClaim | None:
+    year, month, day = (int(g) for g in match.groups())
+    try:
+        date = dt.date(year, month, day)
+    except ValueError:
+        report(lineno, f"impossible date {match.group(0)[1:-1]} in the heading")
+        return None
+    return _DateClaim(date, f"heading date {date} (line {lineno})", lineno)
+
+
+def _agreed_date(claims: list[_DateClaim], path: str, report) -> dt.date | None:
+    """Return the digest's date from its claims and its path, reporting disagreements."""
+    found = path_date(path)
+    if found:
+        try:
+            claims = claims + [_DateClaim(dt.date(*found), f"file name date {dt.date(*found)}", 1)]
+        except ValueError:
+            report(1, "impossible date {:04d}-{:02d}-{:02d} in the file name".format(*found))
+            return None
+    if not claims:
+        return None
+    first = claims[0]
+    for other in claims[1:]:
+        if other.date != first.date:
+            report(max(first.line, other.line), f"{first.where} disagrees with {other.where}")
+            return None
+    return first.date
+
+
+# --- papers -----------------------------------------------------------------------------
+
+
+def _start_paper(heading: str, lineno: int, report) -> _PaperDraft:
+    match = _LINKED_TITLE.match(heading)
+    title, url = (match.group(1), match.group(2)) if match else (heading, None)
+    cleaned = clean_text(title).strip()
+    if cleaned != title.strip():
+        report(lineno, "invisible or bidirectional control characters removed from the title", "warning")
+    if not cleaned:
+        report(lineno, "paper heading has an empty title")
+    if url is not None:
+        checked = safe_url(url)
+        if checked is None:
+            report(lineno, f"paper link is not an http(s) URL and was dropped: {url[:80]!r}", "warning")
+        url = checked
+    else:
+        report(lineno, "paper has no link", "warning")
+    return _PaperDraft(line=lineno, title=cleaned, url=url)
+
+
+def _paper_field(paper: _PaperDraft, line: str, lineno: int, report) -> bool:
+    """Take a thumbnail, video, vote or authors line into paper; return whether it was one."""
+    first = line[:1]
+    if first == "!":
+        match = _THUMBNAIL.match(line)
+        if match and paper.thumbnail is None:
+            paper.thumbnail = safe_url(match.group(2), images=True)
+            if paper.thumbnail is None:
+                report(lineno, "thumbnail is not an http(s) image URL and was dropped", "warning")
+            return True
+    elif first == "[":
+        match = _WATCH_VIDEO.match(line)
+        if match:
+            paper.video = paper.video or safe_url(match.group(1))
+            return True
+    elif first == "<":
+        match = _VIDEO_HTML.match(line)
+        if match:
+            paper.video = paper.video or safe_url(match.group(1))
+            return True
+    elif first in "Vv":
+        match = _VOTE.match(line)
+        if match:
+            raw = match.group(1)
+            if raw.isascii() and raw.isdigit():
+                paper.votes = int(raw)
+            else:
+                report(lineno, f"Vote must be a non-negative integer, got {raw[:40]!r}")
+            return True
+    elif first in "Aa":
+        match = _AUTHORS.match(line)
+        if match:
+            paper.authors, paper.authors_omitted = _parse_authors(match.group(1), lineno, report)
+            return True
+    return False
+
+
+def _parse_authors(raw: str, lineno: int, report) -> tuple[tuple[str, ...], bool]:
+    """Return (authors, whether some were left out) from an Authors: value."""
+    names: list[str] = []
+    if raw.startswith("[") and raw.endswith("]"):
+        try:
+            value = ast.literal_eval(raw) if len(raw) <= MAX_AUTHORS_CHARS else None
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            value = None
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            names = value
+        else:
+            report(lineno, "Authors list could not be read as a list of names; split at commas", "warning")
+            names = raw[1:-1].replace("'", "").replace('"', "").split(",")
+    else:
+        names = raw.split(",")
+    authors = []
+    omitted = False
+    for name in names:
+        name = clean_text(name).strip()
+        if name == "+":
+            omitted = True
+        elif name:
+            authors.append(name)
+    return tuple(authors), omitted
+
+
+def _finish_papers(drafts: list[_PaperDraft], report) -> tuple[Paper, ...]:
+    """Return the papers of the drafts, with ids made unique within the digest."""
+    papers = []
+    seen: dict[str, int] = {}
+    for draft in drafts:
+        pid = paper_id(draft.url, draft.title)
+        if pid in seen:
+            report(draft.line, f"paper id '{pid}' appears twice in this digest (first at line {seen[pid]})", "warning")
+            n = 2
+            while f"{pid}-{n}" in seen:
+                n += 1
+            pid = f"{pid}-{n}"
+        seen[pid] = draft.line
+        papers.append(Paper(
+            id=pid,
+            title=draft.title,
+            url=draft.url,
+            thumbnail=draft.thumbnail,
+            video=draft.video,
+            votes=draft.votes,
+            authors=draft.authors,
+            authors_omitted=draft.authors_omitted,
+            summary=tuple(_bullet(lines) for lines in draft.bullets),
+            extra_html=render_block("\n".join(draft.extra)),
+            line=draft.line,
+        ))
+    return tuple(papers)
+
+
+def _bullet(lines: list[str]) -> Bullet:
+    """Return one summary bullet from its first line and continuation lines."""
+    text = "\n".join(lines)
+    label = ""
+    if text[:2] == "**":
+        match = _LABEL.match(text)
+        if match:
+            label = clean_text(match.group(2)).strip()
+            text = match.group(4)
+    if "\n" in text:
+        return Bullet(html=render_block(_dedent_continuation(text)), label=label)
+    return Bullet(html=render_inline(text), label=label)
+
+
+def _dedent_continuation(text: str) -> str:
+    first, _, rest = text.partition("\n")
+    body = [line[2:] if line.startswith("  ") else line.lstrip("\t") for line in rest.split("\n")]
+    return first + "\n\n" + "\n".join(body) if body and _BULLET.match(body[0].lstrip()) else first + "\n" + "\n".join(body)
+
+
+def _append_extra(paper: _PaperDraft | None, intro: list[str], line: str) -> None:
+    (paper.extra if paper else intro).append(line)
