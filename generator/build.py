@@ -6,6 +6,7 @@ Read top to bottom, this module is the whole pipeline; each stage lives in its o
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -21,6 +22,7 @@ from .parse import decode_source, parse_digest
 from .render import (digest_description, index_pages, index_path, iter_paths, make_env, render_archive,
                      render_digest_page, render_feed_content, render_index_page, render_not_found, render_paper_page,
                      render_robots, render_sitemap, static_files)
+from .search import SearchError, build_search_index, pagefind_executable
 from .write import OutputError, SiteWriter
 
 
@@ -57,9 +59,15 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
 
     env = make_env(config, site)
     try:
+        if config.search:
+            pagefind_executable()  # fail before writing anything when search cannot work
         with SiteWriter(output_dir) as writer:
             for rel, data in site_files(env, config, site):
                 writer.write(rel, data)
+            if config.search:  # index the finished tree before it is swapped in
+                build_search_index(config, writer.tmp_dir)
+    except SearchError as exc:
+        raise BuildError(problems + [Problem(config.config_path.name, 1, str(exc))]) from None
     except jinja2.TemplateError as exc:
         raise BuildError(problems + [template_problem(exc, config)]) from None
     except OutputError as exc:
@@ -139,9 +147,13 @@ def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, .
 
 def template_problem(exc: jinja2.TemplateError, config: Config) -> Problem:
     """Return a template error as a Problem naming the template file and line."""
-    name = getattr(exc, "filename", None) or getattr(exc, "name", None) or "templates"
+    name, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not name:  # a runtime error: Jinja puts the template's frames in the traceback
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith((".html", ".xml", ".j2"))]
+        if frames:
+            name, line = frames[-1].filename, frames[-1].lineno
     try:
         name = Path(name).resolve().relative_to(config.root).as_posix()
-    except ValueError:
-        pass
-    return Problem(name, getattr(exc, "lineno", None) or 1, f"template error: {exc.message or exc}")
+    except (TypeError, ValueError):
+        name = name or "templates"
+    return Problem(name, line or 1, f"template error: {exc.message or exc}")
