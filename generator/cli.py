@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print_problems(exc.problems)
         errors = sum(1 for p in exc.problems if p.level == "error")
-        print(f"failed: {errors} error{'s' if errors != 1 else ''}; the last good output was left as it was",
-              file=sys.stderr)
+        kept = "; the last good output was left as it was" if args.command in ("build", "serve") else ""
+        print(f"failed: {errors} error{'s' if errors != 1 else ''}{kept}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -39,8 +39,9 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 # plain text: Python-Markdown is quadratic on some inputs (a long run of "[").
 MAX_MARKDOWN_CHARS = 64 * 1024
 MAX_BRACKETS = 500
-# Bidirectional overrides and zero-width characters: never wanted in titles or ids.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Bidirectional overrides and zero-width characters: never wanted in titles or ids. The
+# zero-width (non-)joiners U+200C/U+200D stay: emoji sequences and some scripts need them.
+_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # Characters XML 1.0 forbids; feeds must never carry them.
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 

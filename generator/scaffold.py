@@ -1,0 +1,140 @@
+"""Create a new site (`digest init`) and a new digest skeleton (`digest new`).
+
+The files a new site starts with live in the package (scaffold_files/), so `digest init`
+works from any install; the GitHub Pages workflow there is the same file as this
+repository's .github/workflows/pages.yml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from string import Template
+
+import frontmatter
+
+from . import __version__
+from .config import Config
+from .model import BuildError, Problem
+
+SAMPLE_DATE = "2024-01-15"  # in the past, so `digest new` for today never meets the sample
+ALLOWED_IN_NEW_SITE = {".git"}  # `git init` first, then `digest init .`
+WORKFLOW_PATH = ".github/workflows/pages.yml"
+
+
+def scaffold_text(name: str) -> str:
+    """Return the text of one file of the package's scaffold_files."""
+    return resources.files(__package__).joinpath("scaffold_files", name).read_text(encoding="utf-8")
+
+
+def new_site_files(directory: Path) -> dict[str, str]:
+    """Return the files of a new site in directory, by path relative to it."""
+    name = directory.resolve().name
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "digests"
+    title = name if name and name not in (".", "/") else "Daily Papers"
+    values = {"title": json.dumps(title, ensure_ascii=False), "slug": slug, "version": __version__,
+              "date": SAMPLE_DATE}
+    return {
+        "site.toml": Template(scaffold_text("site.toml")).substitute(values),
+        f"content/{SAMPLE_DATE}.md": Template(scaffold_text("sample.md")).substitute(values),
+        ".gitignore": scaffold_text("gitignore"),
+        "requirements.txt": Template(scaffold_text("requirements.txt")).substitute(values),
+        WORKFLOW_PATH: scaffold_text("pages.yml"),
+    }
+
+
+def init_site(directory: Path) -> list[str]:
+    """Create a new site in directory (absent or empty); return the lines saying what was done and what next."""
+    directory = Path(directory)
+    shown = str(directory)
+    if directory.exists() and not directory.is_dir():
+        raise BuildError([Problem(shown, 1, "exists and is not a directory")])
+    if directory.is_dir():
+        present = sorted(p.name for p in directory.iterdir() if p.name not in ALLOWED_IN_NEW_SITE)
+        if present:
+            listed = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
+            raise BuildError([Problem(shown, 1, f"directory is not empty ({listed}); "
+                                                "digest init only writes into a new or empty directory")])
+    files = new_site_files(directory)
+    try:
+        for rel, text in files.items():
+            path = directory / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "x", encoding="utf-8", newline="\n") as handle:
+                handle.write(text)
+    except OSError as exc:
+        raise BuildError([Problem(str(directory / rel), 1, f"cannot write: {exc.strerror or exc}")]) from None
+    return [*(f"created {directory / rel}" for rel in files), "", "next steps:",
+            f"  cd {directory}",
+            "  digest serve            # preview at http://127.0.0.1:8000",
+            "  digest new              # a draft digest for today",
+            "  digest check            # broken links and feeds",
+            "  push to GitHub, then Settings -> Pages -> Source: GitHub Actions"]
+
+
+def digest_date(config: Config, date: str | None) -> dt.date:
+    """Return the date named by date (YYYY-MM-DD), or today in the site's time zone."""
+    if date is None:
+        return dt.datetime.now(config.tz).date()
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+            raise ValueError
+        return dt.date.fromisoformat(date)
+    except ValueError:
+        raise BuildError([Problem("digest new", 1, f"not a date: {date!r} (use YYYY-MM-DD, e.g. 2024-03-15)")]) from None
+
+
+def existing_digest(config: Config, day: dt.date) -> Path | None:
+    """Return the digest file already written for day, flat or nested, if any."""
+    for rel in (f"{day.isoformat()}.md", f"{day:%Y/%m/%d}.md"):
+        path = config.content_dir / rel
+        if path.exists():
+            return path
+    return None
+
+
+def skeleton(config: Config, day: dt.date) -> str:
+    """Return the text of a draft digest for day, in the reference shape."""
+    body = (
+        f"## Daily Papers ({day.isoformat()})\n"
+        "\n"
+        f"### [Paper title](https://arxiv.org/abs/{day:%y%m}.00000)\n"
+        "\n"
+        "Vote: 0\n"
+        "\n"
+        "Authors: First Author, Second Author, +, Last Author\n"
+        "\n"
+        "- What the paper does, in one sentence.\n"
+        "- ***What's New***: what is new about it.\n"
+    )
+    post = frontmatter.Post(body, title=f"Daily Papers ({day.isoformat()})", date=day,
+                            lang=config.language, tags=[], draft=True)
+    return frontmatter.dumps(post, sort_keys=False) + "\n"
+
+
+def new_digest(config: Config, date: str | None) -> Path:
+    """Write a draft digest skeleton for date (default today) and return its path."""
+    day = digest_date(config, date)
+    found = existing_digest(config, day)
+    if found is not None:
+        raise BuildError([Problem(_shown(found, config), 1, f"a digest for {day} already exists; not overwritten")])
+    path = config.content_dir / f"{day.isoformat()}.md"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "x", encoding="utf-8", newline="\n") as handle:
+            handle.write(skeleton(config, day))
+    except FileExistsError:
+        raise BuildError([Problem(_shown(path, config), 1, f"a digest for {day} already exists; not overwritten")]) from None
+    except OSError as exc:
+        raise BuildError([Problem(_shown(path, config), 1, f"cannot write: {exc.strerror or exc}")]) from None
+    return path
+
+
+def _shown(path: Path, config: Config) -> str:
+    try:
+        return path.relative_to(config.root).as_posix()
+    except ValueError:
+        return str(path)
