@@ -5,24 +5,31 @@ Read top to bottom, this module is the whole pipeline; each stage lives in its o
 
 from __future__ import annotations
 
+import hashlib
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Iterator
 
 import jinja2
 
 from . import cache as cache_mod
+from .cache import code_fingerprint
 from .config import Config, check_output_dir
+from .fresh import BuildRecord, build_signature, load_fresh_record, save_fresh_record
 from .feeds import FeedInfo, FeedItem, render_atom, render_json_feed, render_rss
-from .load import find_sources, read_source
-from .model import BuildError, Digest, Problem, Site, build_site, errors_in
+from .load import Source, find_sources, read_source
+from .model import BuildError, Digest, Problem, Site, Tag, build_site, errors_in
 from .parse import decode_source, parse_digest
-from .render import (digest_description, index_pages, index_path, iter_paths, make_env, render_archive,
+from .render import (also_on, digest_description, index_pages, index_path, iter_paths, make_env, render_archive,
                      render_digest_page, render_feed_content, render_index_page, render_not_found, render_paper_page,
-                     render_robots, render_sitemap, static_files)
-from .search import SearchError, build_search_index, pagefind_executable
+                     render_robots, render_search_page, render_sitemap, render_tag_page, render_tags_index,
+                     render_top)
+from .theme import static_files, theme_fingerprint
+from .search import SearchError, pagefind_executable, stage_search_index
+from .workers import fork_map
 from .write import OutputError, SiteWriter
 
 
@@ -51,7 +58,16 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     output_dir = Path(output_dir or config.output_dir).absolute()
     check_output_dir(config, output_dir)
 
-    digests, problems = load_digests(config, use_cache=use_cache)
+    sources, problems = find_sources(config.content_dir, config.root)
+    signature = build_signature(config, output_dir, drafts, sources) if use_cache else ""
+    record = load_fresh_record(config, output_dir, signature)
+    if record is not None:  # nothing changed since the last good build: nothing to do
+        return BuildReport(digests=record.digests, papers=record.papers, files=len(record.files),
+                           unchanged=len(record.files), seconds=time.perf_counter() - started,
+                           warnings=list(record.warnings))
+
+    digests, more = load_digests(config, sources, use_cache=use_cache)
+    problems += more
     site, collisions = build_site(digests, drafts=drafts)
     problems += collisions
     if errors_in(problems):
@@ -61,11 +77,12 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     try:
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
-        with SiteWriter(output_dir) as writer:
-            for rel, data in site_files(env, config, site):
-                writer.write(rel, data)
-            if config.search:  # index the finished tree before it is swapped in
-                build_search_index(config, writer.tmp_dir)
+        with SiteWriter(output_dir, config.cache_dir if use_cache else None) as writer:
+            write_outputs(writer, config, site_files(env, config, site))
+            if config.search and site.papers:  # index the finished new site before it is moved into place
+                stage_search_index(config, writer)
+    except BuildError as exc:  # a template error in a build worker
+        raise BuildError(problems + exc.problems) from None
     except SearchError as exc:
         raise BuildError(problems + [Problem(config.config_path.name, 1, str(exc))]) from None
     except jinja2.TemplateError as exc:
@@ -73,6 +90,10 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     except OutputError as exc:
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
+    warnings = [p for p in problems if p.level != "error"]
+    if signature:
+        save_fresh_record(config, output_dir, BuildRecord(signature, len(site.digests), site.paper_count,
+                                                          tuple(writer.produced), tuple(warnings)))
     return BuildReport(
         digests=len(site.digests),
         papers=site.paper_count,
@@ -80,49 +101,78 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
         written=writer.written,
         unchanged=writer.unchanged,
         seconds=time.perf_counter() - started,
-        warnings=[p for p in problems if p.level != "error"],
+        warnings=warnings,
     )
 
 
-def load_digests(config: Config, use_cache: bool = True) -> tuple[list[Digest], list[Problem]]:
-    """Return every digest under the content dir and all problems found reading them."""
-    sources, problems = find_sources(config.content_dir, config.root)
+def load_digests(config: Config, sources: list[Source], use_cache: bool = True) -> tuple[list[Digest], list[Problem]]:
+    """Return the digests of sources and all problems found reading them."""
+    problems: list[Problem] = []
     cache = cache_mod.ParseCache.open(config.cache_dir, config.timezone) if use_cache else cache_mod.ParseCache.disabled()
-    digests = []
+    parsed: dict[str, tuple[Digest | None, list[Problem]]] = {}
+    misses: list[tuple[Source, bytes]] = []
     for source in sources:
         data, found = read_source(source)
-        if data is None:
-            problems += found
-            continue
-        hit = cache.get(source.rel, data)
+        hit = cache.get(source.rel, data) if data is not None else (None, found)
         if hit is None:
-            text, found = decode_source(data, source.shown)
-            digest = None
-            if text is not None:
-                digest, more = parse_digest(text, source.shown, config.tz)
-                found += more
-            cache.put(source.rel, data, digest, found)
+            misses.append((source, data))
         else:
-            digest, found = hit
+            parsed[source.rel] = hit
+    for (source, data), (digest, found) in zip(misses, fork_map(partial(parse_sources, config.timezone), misses)):
+        cache.put(source.rel, data, digest, found)
+        parsed[source.rel] = (digest, found)
+    cache.save()
+    digests = []
+    for source in sources:
+        digest, found = parsed[source.rel]
         problems += found
         if digest is not None:
             digests.append(digest)
-    cache.save()
     return digests, problems
+
+
+def parse_sources(timezone: str, share: list[tuple[Source, bytes]]) -> list[tuple[Digest | None, list[Problem]]]:
+    """Return (digest, problems) for each (source, bytes) of share, in order."""
+    results = []
+    for source, data in share:
+        text, found = decode_source(data, source.shown)
+        digest = None
+        if text is not None:
+            digest, more = parse_digest(text, source.shown, timezone)
+            found += more
+        if digest is not None:
+            digest = replace(digest, digest_hash=hashlib.blake2b(data, digest_size=12).hexdigest())
+        results.append((digest, found))
+    return results
 
 
 def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[tuple[str, bytes | str]]:
     """Yield (path, content) for every file of the site."""
+    theme = make_key(code_fingerprint(), theme_fingerprint(config), repr(config))
     pages = index_pages(site, config.paginate)
     for number in range(1, len(pages) + 1):
-        yield index_path(number) + "index.html", render_index_page(env, pages, number)
+        key = make_key(theme, number, len(pages), *(d.digest_hash for d in pages[number - 1]))
+        yield index_path(number) + "index.html", key, partial(render_index_page, env, pages, number)
     for index, digest in enumerate(site.digests):
-        yield digest.path + "index.html", render_digest_page(env, site, index)
+        key = make_key(theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
+                       *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
+        yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
     for entry in site.papers.values():
-        yield entry.path + "index.html", render_paper_page(env, entry)
+        key = make_key(theme, *((a.digest.digest_hash, a.digest.path, a.digest.title, a.paper.id)
+                                for a in entry.appearances))
+        yield entry.path + "index.html", key, partial(render_paper_page, env, entry)
     yield "archive/index.html", render_archive(env, site)
+    yield "tags/index.html", render_tags_index(env, site)
+    for tag in site.tags:
+        yield tag.path + "index.html", render_tag_page(env, tag)
+    yield "top/index.html", render_top(env, site)
+    if env.globals["site"].search:  # on, and there are papers to find
+        yield "search/index.html", render_search_page(env)
     yield "404.html", render_not_found(env)
-    yield from feed_files(env, config, site.digests[: config.feed_limit])
+    contents: dict[str, str] = {}
+    yield from feed_files(env, config, site.digests[: config.feed_limit], contents=contents)
+    for tag in site.tags:
+        yield from tag_feed_files(env, config, tag, contents)
     lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
     newest = site.digests[0].published.date().isoformat() if site.digests else None
     yield "sitemap.xml", render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages)])
@@ -134,15 +184,64 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
         yield rel, path.read_bytes()
 
 
-def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...]) -> Iterator[tuple[str, bytes]]:
+def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
+               contents: dict[str, str] | None = None) -> Iterator[tuple[str, bytes]]:
     """Yield the site's RSS, Atom and JSON feeds of the given digests."""
     base = config.base_url
     info = FeedInfo(title=config.title, description=config.description, home_url=base,
                     rss_url=base + "feed.xml", atom_url=base + "atom.xml", json_url=base + "feed.json")
-    items = [FeedItem(d, base + d.path, render_feed_content(env, d), digest_description(d)) for d in digests]
+    items = feed_items(env, config, digests, {} if contents is None else contents)
     yield "feed.xml", render_rss(config, info, items)
     yield "atom.xml", render_atom(config, info, items)
     yield "feed.json", render_json_feed(config, info, items)
+
+
+def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag,
+                   contents: dict[str, str]) -> Iterator[tuple[str, bytes]]:
+    """Yield the RSS and Atom feeds of one tag's newest digests."""
+    home = config.base_url + tag.path
+    info = FeedInfo(title=f"{config.title} · {tag.name}", description=config.description or config.title,
+                    home_url=home, rss_url=home + "feed.xml", atom_url=home + "atom.xml")
+    items = feed_items(env, config, tag.digests[: config.feed_limit], contents)
+    yield tag.path + "feed.xml", render_rss(config, info, items)
+    yield tag.path + "atom.xml", render_atom(config, info, items)
+
+
+def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
+               contents: dict[str, str]) -> list[FeedItem]:
+    """Return the feed entries of digests, rendering each digest's content once per build."""
+    items = []
+    for digest in digests:
+        if digest.path not in contents:
+            contents[digest.path] = render_feed_content(env, digest)
+        items.append(FeedItem(digest, config.base_url + digest.path, contents[digest.path], digest_description(digest)))
+    return items
+
+
+def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple]) -> None:
+    """Write every output; keyed pages are rendered (in parallel) only when their key changed."""
+    pending = []
+    for output in outputs:
+        if len(output) == 2:
+            writer.write(*output)
+        elif not writer.is_current(output[0], output[1]):
+            writer.claim(output[0])
+            pending.append(output)
+    for (rel, key, _), staged in zip(pending, fork_map(partial(render_share, writer, config), pending)):
+        writer.record(rel, key, staged)
+
+
+def render_share(writer: SiteWriter, config: Config, outputs: list[tuple]) -> list[bool]:
+    """Render and stage each (path, key, render) output; return whether each was staged."""
+    try:
+        return [writer.stage(rel, make()) for rel, _, make in outputs]
+    except jinja2.TemplateError as exc:
+        raise BuildError([template_problem(exc, config)]) from None
+
+
+def make_key(*parts: object) -> str:
+    """Return a short hash of parts: what a page was built from."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
 def template_problem(exc: jinja2.TemplateError, config: Config) -> Problem:

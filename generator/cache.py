@@ -6,6 +6,7 @@ and rebuilt, and a build without it produces the same bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -17,39 +18,48 @@ from .model import Digest, Problem
 _FORMAT = 1
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """Return a hash of the generator's version and the source of the modules that parse."""
+    """Return a hash of the generator's version and source: output made by other code is stale."""
     digest = hashlib.sha256(f"{__version__}/{_FORMAT}".encode())
-    here = Path(__file__).parent
-    for name in ("parse.py", "markup.py", "model.py", "cache.py"):
-        digest.update((here / name).read_bytes())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
-class ParseCache:
-    """Parsed digests by content-dir path and content hash."""
+SHARDS = 16  # one edit rewrites one shard, not the whole cache
 
-    def __init__(self, path: Path | None, key: str, entries: dict):
-        self.path = path
+
+def shard_of(rel: str) -> int:
+    """Return which cache shard holds rel."""
+    return hashlib.blake2b(rel.encode(), digest_size=1).digest()[0] % SHARDS
+
+
+class ParseCache:
+    """Parsed digests by content-dir path and content hash, stored in shards."""
+
+    def __init__(self, folder: Path | None, key: str, entries: dict):
+        self.folder = folder
         self.key = key
         self.entries = entries  # rel -> (sha256 of bytes, digest, problems)
         self.fresh: dict = {}
-        self.dirty = False
+        self.dirty: set[int] = set()
 
     @classmethod
     def open(cls, cache_dir: Path, timezone: str) -> "ParseCache":
-        """Return the cache stored under cache_dir, or an empty one if it is missing or unusable."""
+        """Return the cache stored under cache_dir; missing, stale or broken shards are empty."""
         key = f"{code_fingerprint()}:{timezone}"
-        path = Path(cache_dir) / "parse.pickle"
+        folder = Path(cache_dir) / "parse"
         entries = {}
-        try:
-            with open(path, "rb") as handle:
-                stored_key, stored = pickle.load(handle)
-            if stored_key == key and isinstance(stored, dict):
-                entries = stored
-        except Exception:  # noqa: BLE001 - any unreadable cache is simply not used
-            entries = {}
-        return cls(path, key, entries)
+        for shard in range(SHARDS):
+            try:
+                with open(folder / f"{shard:02d}.pickle", "rb") as handle:
+                    stored_key, stored = pickle.load(handle)
+                if stored_key == key and isinstance(stored, dict):
+                    entries.update(stored)
+            except Exception:  # noqa: BLE001 - any unreadable shard is simply not used
+                pass
+        return cls(folder, key, entries)
 
     @classmethod
     def disabled(cls) -> "ParseCache":
@@ -59,7 +69,7 @@ class ParseCache:
     def get(self, rel: str, data: bytes) -> tuple[Digest | None, list[Problem]] | None:
         """Return the stored (digest, problems) for rel if its bytes are unchanged."""
         entry = self.entries.get(rel)
-        if entry is None or self.path is None:
+        if entry is None or self.folder is None:
             return None
         sha = hashlib.sha256(data).hexdigest()
         if not isinstance(entry, tuple) or len(entry) != 3 or entry[0] != sha:
@@ -69,20 +79,28 @@ class ParseCache:
 
     def put(self, rel: str, data: bytes, digest: Digest | None, problems: list[Problem]) -> None:
         """Remember what parsing rel's bytes gave."""
-        if self.path is None:
+        if self.folder is None:
             return
         self.fresh[rel] = (hashlib.sha256(data).hexdigest(), digest, tuple(problems))
-        self.dirty = True
+        self.dirty.add(shard_of(rel))
 
     def save(self) -> None:
-        """Write the cache back if anything changed, atomically; never fail the build."""
-        if self.path is None or (not self.dirty and self.fresh.keys() == self.entries.keys()):
+        """Write back the shards that changed, each atomically; never fail the build."""
+        if self.folder is None:
             return
+        self.dirty.update(shard_of(rel) for rel in self.entries.keys() - self.fresh.keys())
+        shards: dict[int, dict] = {shard: {} for shard in self.dirty}
+        for rel, entry in self.fresh.items():
+            shard = shard_of(rel)
+            if shard in shards:
+                shards[shard][rel] = entry
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-            with open(tmp, "wb") as handle:
-                pickle.dump((self.key, self.fresh), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.path)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for shard, entries in shards.items():
+                path = self.folder / f"{shard:02d}.pickle"
+                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                with open(tmp, "wb") as handle:
+                    pickle.dump((self.key, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, path)
         except OSError:
             pass

@@ -34,7 +34,11 @@ def find_sources(content_dir: Path, shown_root: Path) -> tuple[list[Source], lis
         return [], [Problem(_shown(content_dir, shown_root), 1, "content dir does not exist")]
     real_root = content_dir.resolve()
     sources = []
-    for dirpath, dirnames, filenames in os.walk(content_dir):
+    def unreadable(exc: OSError) -> None:  # a folder left out silently would delete its pages
+        problems.append(Problem(_shown(Path(exc.filename or content_dir), shown_root), 1,
+                                f"cannot read folder: {exc.strerror or exc}"))
+
+    for dirpath, dirnames, filenames in os.walk(content_dir, onerror=unreadable):
         here = Path(dirpath)
         for name in list(dirnames):
             if is_ignored(name) or (here / name).is_symlink():
@@ -48,8 +52,16 @@ def find_sources(content_dir: Path, shown_root: Path) -> tuple[list[Source], lis
                 continue
             path = here / name
             shown = _shown(path, shown_root)
-            if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+            try:
+                outside = path.is_symlink() and not path.resolve().is_relative_to(real_root)
+            except (OSError, RuntimeError):  # a loop of symlinks
+                problems.append(Problem(shown, 1, "symlink loop; refused"))
+                continue
+            if outside:
                 problems.append(Problem(shown, 1, "symlink points outside the content dir; refused"))
+                continue
+            if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+                problems.append(Problem(shown, 1, "not a regular file; refused"))
                 continue
             rel = unicodedata.normalize("NFC", path.relative_to(content_dir).as_posix())
             sources.append(Source(path=path, rel=rel, shown=unicodedata.normalize("NFC", shown)))

@@ -12,7 +12,7 @@ import html
 import re
 import threading
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import markdown
 import nh3
@@ -20,7 +20,8 @@ import nh3
 # Characters that can start Markdown inline syntax (or an entity), and control characters
 # (newlines start blocks, tabs are expanded, NUL/STX/ETX and CR are rewritten). Text without
 # any of them renders through Markdown to exactly its escaped self.
-_MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&\xa0\x00-\x1f]|^\s|\s$|^[-+*#>=]|^\d+[.)]")
+_MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&\xa0\x00-\x1f]")
+_NUMBERED = re.compile(r"\d+[.)]")  # at the start, a numbered list
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
     "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub",
@@ -35,6 +36,9 @@ _ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 _URL_SCHEMES = {"http", "https", "mailto"}
+_SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
+# Names Windows reserves for devices: a folder named so cannot be created or served there.
+_RESERVED_NAMES = re.compile(r"con|prn|aux|nul|com\d|lpt\d")
 # A chunk of Markdown larger than this, or with more brackets than this, is shown as
 # plain text: Python-Markdown is quadratic on some inputs (a long run of "[").
 MAX_MARKDOWN_CHARS = 64 * 1024
@@ -67,12 +71,28 @@ def sanitize(fragment: str) -> str:
         url_schemes=_URL_SCHEMES,
         link_rel="nofollow noopener",
         strip_comments=True,
+        attribute_filter=_drop_disguised_url,
     )
+
+
+def _drop_disguised_url(tag: str, attribute: str, value: str) -> str | None:
+    """Drop a link whose percent-decoded form names a scheme other than http(s) or mailto."""
+    if attribute not in ("href", "src"):
+        return value
+    decoded = re.sub(r"[\x00-\x20\x7f]+", "", unquote(html.unescape(value))).lower()
+    match = _SCHEME.match(decoded)
+    return None if match and match.group(1) not in _URL_SCHEMES else value
 
 
 def is_plain(text: str) -> bool:
     """Return whether text has no Markdown syntax, so escaping alone renders it."""
-    return _MARKDOWN_CHARS.search(text) is None
+    return not (
+        _MARKDOWN_CHARS.search(text)
+        or text[:1] in ("-", "+", "*", "#", ">", "=")
+        or text[:1].isspace()
+        or text[-1:].isspace()
+        or _NUMBERED.match(text)
+    )
 
 
 def render_inline(text: str) -> str:
@@ -119,9 +139,10 @@ def clean_text(text: str) -> str:
 
 def slugify(text: str, max_bytes: int = 80) -> str:
     """Return a lowercase, path-safe slug of text (Unicode letters kept, NFC), or ''."""
-    text = unicodedata.normalize("NFKC", clean_text(text)).lower()
+    text = unicodedata.normalize("NFKC", clean_text(text)).casefold()
     slug = re.sub(r"[^\w]+", "-", text).strip("-_")
     slug = re.sub(r"[-_]{2,}", "-", slug)
-    while len(slug.encode("utf-8")) > max_bytes:
-        slug = slug[:-1]
-    return slug.strip("-_")
+    if len(slug.encode("utf-8")) > max_bytes:  # cut at a character boundary, in one step
+        slug = slug.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
+    slug = slug.strip("-_")
+    return slug + "_" if _RESERVED_NAMES.fullmatch(slug) else slug

@@ -27,7 +27,10 @@ class BuildError(Exception):
 
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
+        super().__init__(self.problems)  # so the error pickles whole (build workers send it back)
+
+    def __str__(self) -> str:
+        return "\n".join(str(p) for p in self.problems)
 
 
 def errors_in(problems: list[Problem]) -> list[Problem]:
@@ -43,6 +46,44 @@ class Bullet:
     label: str = ""
 
 
+class Summary:
+    """A paper's bullets, stored flat (label, html, label, html, ...) so caches load fast."""
+
+    __slots__ = ("_flat",)
+
+    def __init__(self, flat: tuple[str, ...] = ()):
+        self._flat = tuple(flat)
+
+    @classmethod
+    def of(cls, bullets) -> "Summary":
+        """Return the Summary of an iterable of Bullets."""
+        return cls(tuple(part for b in bullets for part in (b.label, b.html)))
+
+    def __iter__(self):
+        flat = self._flat
+        return (Bullet(html=flat[i + 1], label=flat[i]) for i in range(0, len(flat), 2))
+
+    def __len__(self) -> int:
+        return len(self._flat) // 2
+
+    def __getitem__(self, index: int) -> Bullet:
+        return tuple(self)[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Summary):
+            return self._flat == other._flat
+        return isinstance(other, tuple) and tuple(self) == other
+
+    def __hash__(self) -> int:
+        return hash(self._flat)
+
+    def __repr__(self) -> str:
+        return f"Summary({list(self)!r})"
+
+    def __reduce__(self):
+        return (Summary, (self._flat,))
+
+
 @dataclass(frozen=True)
 class Paper:
     """One paper of one digest, as the source wrote it."""
@@ -55,7 +96,7 @@ class Paper:
     votes: int | None = None
     authors: tuple[str, ...] = ()
     authors_omitted: bool = False
-    summary: tuple[Bullet, ...] = ()
+    summary: Summary = Summary()
     extra_html: str = ""
     line: int = 0
 
@@ -83,7 +124,8 @@ class Digest:
     @property
     def path(self) -> str:
         """Return the digest's URL path relative to the site root."""
-        return f"{self.date:%Y/%m/%d}/"
+        date = self.date
+        return f"{date.year:04d}/{date.month:02d}/{date.day:02d}/"
 
     def top_papers(self, n: int = 3) -> tuple[Paper, ...]:
         """Return the n most-voted papers, ties in source order."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from .markup import XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
-from .model import Bullet, Digest, Paper, Problem
+from .model import Bullet, Digest, Paper, Problem, Summary
 
 MAX_FRONT_MATTER_BYTES = 16 * 1024
 MAX_AUTHORS_CHARS = 20_000
@@ -144,6 +144,8 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
                     claims.append(claim)
                 if heading_title is None:
                     heading_title = clean_text(match.group(2)).strip()
+                    if heading_title != match.group(2).strip():
+                        report(lineno, "invisible or bidirectional control characters removed from the title", "warning")
                 paper = None
                 in_bullet = False
                 continue
@@ -266,7 +268,8 @@ def _split_front_matter(lines: list[str], path: str, problems: list[Problem]) ->
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # a scanner error's context is where the token began (an unclosed quote's opening line)
+        mark = (exc.context_mark if isinstance(exc, yaml.scanner.ScannerError) else None) or exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         problems.append(Problem(path, line, f"invalid front matter: {exc.problem or exc.context}"))
         return {}, end + 1
@@ -307,7 +310,13 @@ def _check_front_matter(data: dict, block: str, first_line: int, path: str, prob
             if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
                 problems.append(Problem(path, line, "'tags' must be a list of text, such as [multimodal, mamba]"))
                 continue
+            if any(clean_text(t) != t for t in value):
+                problems.append(Problem(path, line, "invisible or bidirectional control characters removed from 'tags'",
+                                        "warning"))
             value = tuple(dict.fromkeys(clean_text(t).strip() for t in value if slugify(t)))
+        if key == "title" and clean_text(value) != value:
+            problems.append(Problem(path, line, "invisible or bidirectional control characters removed from 'title'",
+                                    "warning"))
         meta[key] = (value, line)
     return meta
 
@@ -478,7 +487,7 @@ def _finish_papers(drafts: list[_PaperDraft], report) -> tuple[Paper, ...]:
             votes=draft.votes,
             authors=draft.authors,
             authors_omitted=draft.authors_omitted,
-            summary=tuple(_bullet(lines) for lines in draft.bullets),
+            summary=Summary.of(_bullet(lines) for lines in draft.bullets),
             extra_html=render_block("\n".join(draft.extra)),
             line=draft.line,
         ))

@@ -7,7 +7,9 @@ strings); autoescaping is on for every template, whatever its file name.
 from __future__ import annotations
 
 import hashlib
+import html
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -18,34 +20,9 @@ from markupsafe import Markup
 
 from . import __version__
 from .config import Config
-from .model import Digest, PaperEntry, Site
-
-
-def builtin_theme_dir() -> Path:
-    """Return the folder of the default theme: inside the package, or the repository's templates/."""
-    packaged = Path(__file__).parent / "theme"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parent.parent / "templates"
-
-
-def theme_dirs(config: Config) -> list[Path]:
-    """Return the template folders to search, the site's own first."""
-    dirs = [config.templates_dir] if config.templates_dir.is_dir() else []
-    builtin = builtin_theme_dir()
-    if not dirs or dirs[0].resolve() != builtin.resolve():
-        dirs.append(builtin)
-    return dirs
-
-
-def static_files(config: Config) -> dict[str, Path]:
-    """Return the theme's static files by output path (the site's override the default)."""
-    found: dict[str, Path] = {}
-    for folder in reversed(theme_dirs(config)):
-        static = folder / "static"
-        if static.is_dir():
-            for path in sorted(static.rglob("*")):
-                if path.is_file() and not path.is_symlink() and not path.name.startswith("."):
-                    found["static/" + path.relative_to(static).as_posix()] = path
-    return found
+from .theme import static_files, theme_dirs
+from .markup import slugify
+from .model import Appearance, Digest, Month, PaperEntry, Site, Tag
 
 
 LABELS = {
@@ -57,6 +34,11 @@ LABELS = {
         "older": "Older", "no_digests": "No digests yet.", "not_found": "Page not found",
         "not_found_text": "There is nothing at this address. Try the home page or the archive:",
         "appeared_on": "Appeared on", "permalink": "Permalink",
+        "tags": "Tags", "tag": "Tag", "top": "Top papers", "search": "Search", "search_label": "Search papers",
+        "search_placeholder": "Title, author, topic", "search_no_js": "Search needs JavaScript. Every paper is also "
+        "listed in the archive:", "tagged": "Digests tagged", "no_tags": "No tags yet.", "feed_of_tag": "Feed of this tag",
+        "top_lede": "The most-voted papers of each month.", "no_votes": "No votes recorded yet.",
+        "first_seen": "first seen", "tags_lede": "Topics the digests are tagged with.",
     },
     "ko": {
         "skip": "본문으로 건너뛰기", "site_nav": "사이트", "archive": "아카이브", "papers": "편",
@@ -66,6 +48,11 @@ LABELS = {
         "older": "이전", "no_digests": "아직 다이제스트가 없습니다.", "not_found": "페이지를 찾을 수 없습니다",
         "not_found_text": "이 주소에는 아무것도 없습니다. 홈이나 아카이브로 가 보세요:",
         "appeared_on": "소개된 날", "permalink": "고유 링크",
+        "tags": "태그", "tag": "태그", "top": "인기 논문", "search": "검색", "search_label": "논문 검색",
+        "search_placeholder": "제목, 저자, 주제", "search_no_js": "검색에는 JavaScript가 필요합니다. 모든 논문은 "
+        "아카이브에서도 볼 수 있습니다:", "tagged": "태그가 붙은 다이제스트", "no_tags": "아직 태그가 없습니다.",
+        "feed_of_tag": "이 태그의 피드", "top_lede": "달마다 추천을 가장 많이 받은 논문입니다.",
+        "no_votes": "아직 추천 수가 없습니다.", "first_seen": "처음 소개", "tags_lede": "다이제스트에 붙은 주제입니다.",
     },
 }
 
@@ -82,8 +69,6 @@ class SiteInfo:
     base_path: str
     search: bool
     generator: str
-    digest_count: int
-    paper_count: int
 
 
 @dataclass(frozen=True)
@@ -98,6 +83,16 @@ class PageMeta:
     kind: str = "page"
 
 
+def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
+    """Return a cache of compiled templates under the cache dir (Jinja checks each template's source)."""
+    folder = config.cache_dir / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder))
+
+
 def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
     """Return the Jinja environment of the site's theme, with its globals and filters."""
     env = jinja2.Environment(
@@ -109,6 +104,7 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,
         cache_size=-1,
+        bytecode_cache=_bytecode_cache(config),
     )
     base_path = config.base_path
     base_url = config.base_url
@@ -135,28 +131,22 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
             language=config.language,
             base_url=base_url,
             base_path=base_path,
-            search=config.search,
+            search=config.search and bool(site and site.papers),  # nothing to search: no box, no page
             generator=f"paper-digest {__version__}",
-            digest_count=len(site.digests) if site else 0,
-            paper_count=site.paper_count if site else 0,
         ),
     )
+    tag_paths = {tag.slug: tag.path for tag in (site.tags if site else ())}
+
+    def tag_url(name: str) -> str | None:
+        path = tag_paths.get(slugify(name, max_bytes=60))
+        return url(path) if path else None
+
+    env.globals["tag_url"] = tag_url
     env.globals["t"] = LABELS.get(config.language.split("-")[0].lower(), LABELS["en"])
     env.filters["html"] = Markup  # for fragments the parser already sanitized
     env.filters["date_ko"] = lambda d: f"{d.year}년 {d.month}월 {d.day}일"
     env.filters["isodate"] = lambda d: d.isoformat()
     return env
-
-
-def theme_fingerprint(config: Config) -> str:
-    """Return a hash of every template and static file, for caches."""
-    digest = hashlib.sha256(__version__.encode())
-    for folder in theme_dirs(config):
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                digest.update(path.relative_to(folder).as_posix().encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def digest_description(digest: Digest) -> str:
@@ -228,25 +218,101 @@ def render_archive(env: jinja2.Environment, site: Site) -> str:
     years: dict[int, list] = {}
     for month in site.months:
         years.setdefault(month.year, []).append(month)
+    t = env.globals["t"]
     return env.get_template("archive.html").render(
         years=sorted(years.items(), reverse=True),
-        page=PageMeta(path="archive/", title="Archive"),
+        digest_count=len(site.digests),
+        paper_count=site.paper_count,
+        page=PageMeta(path="archive/", title=t["archive"],
+                      description=f"{len(site.digests)} {t['days']} · {site.paper_count} {t['papers']}"),
     )
 
 
 def render_not_found(env: jinja2.Environment) -> str:
     """Return the 404 page."""
-    return env.get_template("404.html").render(page=PageMeta(path="404.html", title="Not found"))
+    t = env.globals["t"]
+    return env.get_template("404.html").render(page=PageMeta(path="404.html", title=t["not_found"],
+                                                              description=t["not_found_text"]))
 
 
 def render_paper_page(env: jinja2.Environment, entry: PaperEntry) -> str:
-    """Return the page of one paper, with every day it appeared on."""
+    """Return the page of one paper, with every day it appeared on and the tags of those days."""
     paper = entry.paper
+    tags = tuple(dict.fromkeys(tag for a in entry.appearances for tag in a.digest.tags))
     return env.get_template("paper.html").render(
         entry=entry,
         paper=paper,
+        tags=tags,
         page=PageMeta(path=entry.path, title=paper.title, image=paper.thumbnail, kind="article",
                       description=_plain_summary(entry), lang=entry.appearances[-1].digest.lang),
+    )
+
+
+def render_tags_index(env: jinja2.Environment, site: Site) -> str:
+    """Return the page listing every tag with its number of digests."""
+    t = env.globals["t"]
+    return env.get_template("tags.html").render(
+        tags=sorted(site.tags, key=lambda tag: (-len(tag.digests), tag.slug)),
+        page=PageMeta(path="tags/", title=t["tags"], description=t["tags_lede"]),
+    )
+
+
+def render_tag_page(env: jinja2.Environment, tag: Tag) -> str:
+    """Return the page of one tag: its digests, newest first, and its feeds."""
+    t = env.globals["t"]
+    return env.get_template("tag.html").render(
+        tag=tag,
+        page=PageMeta(path=tag.path, title=f"{t['tag']}: {tag.name}",
+                      description=f"{t['tagged']} {tag.name}: {len(tag.digests)}"),
+    )
+
+
+@dataclass(frozen=True)
+class TopPaper:
+    """A paper among a month's most voted: its entry and the day it had the most votes."""
+
+    entry: PaperEntry
+    appearance: Appearance
+
+    @property
+    def votes(self) -> int:
+        return self.appearance.paper.votes or 0
+
+
+def top_papers_by_month(site: Site, per_month: int = 10) -> list[tuple[Month, tuple[TopPaper, ...]]]:
+    """Return each month (newest first) with its most-voted papers, ties by earliest day."""
+    found = []
+    for month in site.months:
+        best: dict[str, Appearance] = {}
+        for digest in reversed(month.digests):  # oldest first, so ties keep the first day
+            for paper in digest.papers:
+                if paper.votes is None:
+                    continue
+                seen = best.get(paper.id)
+                if seen is None or paper.votes > (seen.paper.votes or 0):
+                    best[paper.id] = Appearance(digest, paper)
+        ranked = sorted(best.values(), key=lambda a: (-(a.paper.votes or 0), a.digest.date, a.paper.id))
+        top = tuple(TopPaper(site.papers[a.paper.id], a) for a in ranked[:per_month])
+        if top:
+            found.append((month, top))
+    return found
+
+
+def render_top(env: jinja2.Environment, site: Site, per_month: int = 10) -> str:
+    """Return the page of the most-voted papers of each month, newest month first."""
+    t = env.globals["t"]
+    return env.get_template("top.html").render(
+        months=top_papers_by_month(site, per_month),
+        per_month=per_month,
+        page=PageMeta(path="top/", title=t["top"], description=t["top_lede"]),
+    )
+
+
+def render_search_page(env: jinja2.Environment) -> str:
+    """Return the search page, which runs the Pagefind UI on ?q=."""
+    t = env.globals["t"]
+    return env.get_template("search.html").render(
+        page=PageMeta(path="search/", title=t["search"], description=t["search_label"], kind="search"),
     )
 
 
@@ -273,22 +339,23 @@ def render_robots(config: Config) -> str:
 
 
 def _plain_summary(entry: PaperEntry) -> str:
-    import re
-
     for bullet in entry.paper.summary:
-        text = re.sub(r"<[^>]+>", "", bullet.html)
+        text = html.unescape(re.sub(r"<[^>]+>", "", bullet.html)).strip()
         if text:
-            import html
-
-            text = html.unescape(text)
             return text if len(text) <= 200 else text[:199] + "…"
     return ""
 
 
 def iter_paths(site: Site, pages: list) -> Iterator[str]:
-    """Yield the path of every HTML page of the site, for the sitemap."""
+    """Yield the path of every HTML page of the site worth indexing, for the sitemap."""
     for number in range(1, len(pages) + 1):
         yield index_path(number)
     yield "archive/"
     for digest in site.digests:
         yield digest.path
+    for entry in site.papers.values():
+        yield entry.path
+    yield "tags/"
+    for tag in site.tags:
+        yield tag.path
+    yield "top/"

@@ -1,161 +1,274 @@
-"""Write a built site beside the last good one and swap it in only when complete.
+"""Write a built site so that a failed build never touches the last good output.
 
-Files whose bytes did not change are hard-linked from the last output instead of written,
-so they keep their inode and mtime; a build that fails at any point leaves the last good
-output exactly as it was, and its temporary tree is removed then or on the next build.
+Every new or changed file is first written into a staging folder beside the output; only
+when the whole site has been rendered and staged are the staged files moved into place
+(a rename each, with Ctrl-C held off) and the files of deleted pages removed. A file whose
+bytes did not change is never rewritten, and a page whose inputs did not change (its key
+matches the one recorded for the last build) is not even rendered. The first build into
+a missing output folder renames the staging folder into place in one step.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import errno
+import hashlib
 import os
+import pickle
 import shutil
-from pathlib import Path, PurePosixPath
+import signal
+import threading
+from pathlib import Path
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None
 
-KEPT_ENTRIES = (".git",)  # taken over from the old output (a gh-pages checkout, say)
-_RENAME_EXCHANGE = 2
+KEPT_ENTRIES = (".git",)  # never removed from the output (a gh-pages checkout, say)
 
 
 class OutputError(Exception):
     """An output path or a write that cannot be done; the message says which."""
 
 
-def _temp_names(output_dir: Path) -> tuple[Path, Path, Path]:
-    parent, name = output_dir.parent, output_dir.name
-    return (parent / f".{name}.lock", parent / f".{name}.tmp-{os.getpid()}", parent / f".{name}.old-{os.getpid()}")
-
-
 class SiteWriter:
-    """Collect a site's files in a temporary tree, then swap it for output_dir."""
+    """Stage a site's new and changed files, then move them into output_dir all at once."""
 
-    def __init__(self, output_dir: Path):
+    def __init__(self, output_dir: Path, state_dir: Path | None = None):
         self.output_dir = Path(output_dir).absolute()
-        self.lock_path, self.tmp_dir, self.old_dir = _temp_names(self.output_dir)
+        self._output = str(self.output_dir)
+        parent, name = self.output_dir.parent, self.output_dir.name
+        self.lock_path = parent / f".{name}.lock"
+        self.stage_dir = parent / f".{name}.tmp-{os.getpid()}-{threading.get_ident()}"
+        self.full_dir = parent / f".{name}.full-{os.getpid()}-{threading.get_ident()}"
+        digest = hashlib.sha256(str(self.output_dir).encode()).hexdigest()[:16]
+        self.state_path = Path(state_dir) / f"output-{digest}.pickle" if state_dir else None
         self.written = 0
         self.unchanged = 0
-        self._paths: set[str] = set()
+        self.produced: dict[str, str] = {}  # rel -> key of every file of this build
+        self._staged: list[str] = []
+        self._folded: set[str] = set()
+        self._previous: dict[str, str] = {}
         self._lock_file = None
 
+    # --- the build's side ---------------------------------------------------------------
+
     def __enter__(self) -> "SiteWriter":
-        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
         if self.output_dir.is_symlink():
             raise OutputError(f"output dir {self.output_dir} is a symlink; refusing to replace it")
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            raise OutputError(f"output path {self.output_dir} exists and is not a folder")
+        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(self.lock_path, "a+b")
         if fcntl is not None:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX)
         remove_leftovers(self.output_dir)
-        self.tmp_dir.mkdir()
+        self.stage_dir.mkdir()
+        self._previous = self._load_state() if self.output_dir.is_dir() else {}
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             if exc_type is None:
-                self._swap()
+                self._commit()
         finally:
-            shutil.rmtree(self.tmp_dir, ignore_errors=True)
-            shutil.rmtree(self.old_dir, ignore_errors=True)
+            shutil.rmtree(self.stage_dir, ignore_errors=True)
+            shutil.rmtree(self.full_dir, ignore_errors=True)
             if self._lock_file is not None:
                 self._lock_file.close()
 
-    def write(self, rel: str, data: bytes | str) -> None:
-        """Add one file at rel (a relative POSIX path) to the new tree."""
+    def is_current(self, rel: str, key: str) -> bool:
+        """Return whether rel was built from the same inputs last time and is still there (then keep it)."""
+        if not key or self._previous.get(rel) != key:
+            return False
+        if not os.path.isfile(f"{self._output}/{rel}"):
+            return False
+        self._claim(rel)
+        self.produced[rel] = key
+        self.unchanged += 1
+        return True
+
+    def write(self, rel: str, data: bytes | str, key: str = "") -> None:
+        """Add one file at rel (a relative POSIX path), staged only if its bytes changed."""
+        self.claim(rel)
+        self.record(rel, key, self.stage(rel, data))
+
+    def claim(self, rel: str) -> None:
+        """Reserve rel for this build; raise OutputError if it is unsafe or already taken."""
+        self._claim(rel)
+
+    def stage(self, rel: str, data: bytes | str) -> bool:
+        """Write data for rel into the staging folder unless the output already holds it; return whether it did.
+
+        Safe to call from forked build workers: it touches only the staging folder.
+        """
         if isinstance(data, str):
             data = data.encode("utf-8")
-        target = self._target(rel)
-        old = self.output_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if _same_bytes(old, data):
-            try:
-                os.link(old, target)
-                self.unchanged += 1
-                return
-            except OSError:
-                pass
+        if _same_bytes(self.output_dir / rel, data):
+            return False
+        target = self.stage_dir / rel
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "wb") as handle:
                 handle.write(data)
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
                 raise OutputError(f"disk full while writing {rel}") from exc
             raise OutputError(f"cannot write {rel}: {exc.strerror or exc}") from exc
-        self.written += 1
+        return True
 
-    def copy(self, rel: str, source: Path) -> None:
-        """Add a copy of the file source at rel."""
-        self.write(rel, source.read_bytes())
-
-    def _target(self, rel: str) -> Path:
-        pure = PurePosixPath(rel)
-        if pure.is_absolute() or not pure.parts or any(p in ("", ".", "..") for p in pure.parts) or "\\" in rel or "\x00" in rel:
-            raise OutputError(f"refusing to write outside the output dir: {rel!r}")
-        if any(len(p.encode("utf-8")) > 255 for p in pure.parts):
-            raise OutputError(f"output name too long: {rel[:80]!r}")
-        key = rel.casefold()
-        if key in self._paths:
-            raise OutputError(f"two outputs would write the same file: {rel}")
-        self._paths.add(key)
-        return self.tmp_dir.joinpath(*pure.parts)
-
-    def _swap(self) -> None:
-        old = self.output_dir
-        if old.is_dir():
-            for name in KEPT_ENTRIES:
-                if (old / name).exists() and not (self.tmp_dir / name).exists():
-                    os.rename(old / name, self.tmp_dir / name)
-            if _exchange(self.tmp_dir, old):
-                return  # the old tree is now at tmp_dir and is removed in __exit__
-            os.rename(old, self.old_dir)
-            try:
-                os.rename(self.tmp_dir, old)
-            except OSError:
-                os.rename(self.old_dir, old)
-                raise
-        elif old.exists():
-            raise OutputError(f"output path {old} exists and is not a folder")
+    def record(self, rel: str, key: str, staged: bool) -> None:
+        """Note that rel, claimed earlier, belongs to this build (and was staged, or is unchanged)."""
+        self.produced[rel] = key
+        if staged:
+            self._staged.append(rel)
+            self.written += 1
         else:
-            os.rename(self.tmp_dir, old)
+            self.unchanged += 1
+
+    def write_tree(self, rel_dir: str, source: Path) -> None:
+        """Add every file under source as rel_dir/..., staged only where bytes changed."""
+        for path in sorted(source.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                self.write(f"{rel_dir}/{path.relative_to(source).as_posix()}", path.read_bytes())
+
+    def full_tree(self) -> Path:
+        """Return a folder holding the whole new site (hard links), for tools that read a site."""
+        if not self.output_dir.is_dir():
+            return self.stage_dir
+        shutil.rmtree(self.full_dir, ignore_errors=True)
+        staged = set(self._staged)
+        for rel in self.produced:
+            target = self.full_dir / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            source = (self.stage_dir if rel in staged else self.output_dir) / rel
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+        return self.full_dir
+
+    # --- inside ---------------------------------------------------------------------------
+
+    def _claim(self, rel: str) -> None:
+        parts = rel.split("/")
+        if (any(p in ("", ".", "..") for p in parts) or "\\" in rel or "\x00" in rel
+                or parts[0] in KEPT_ENTRIES):
+            raise OutputError(f"refusing to write outside the output dir: {rel!r}")
+        if any(len(p.encode("utf-8")) > 255 for p in parts):
+            raise OutputError(f"output name too long: {rel[:80]!r}")
+        folded = rel.casefold()
+        if folded in self._folded:
+            raise OutputError(f"two outputs would write the same file: {rel}")
+        self._folded.add(folded)
+
+    def _commit(self) -> None:
+        if not self.output_dir.exists():
+            os.rename(self.stage_dir, self.output_dir)
+        else:
+            stale = sorted(set(self._previous or _walk_files(self.output_dir)) - set(self.produced), reverse=True)
+            with _interrupts_deferred():
+                for rel in self._staged:
+                    _move_into_place(self.stage_dir / rel, self.output_dir / rel)
+                for rel in stale:
+                    _remove_file(self.output_dir, rel)
+        self._save_state()
+
+    def _load_state(self) -> dict[str, str]:
+        if self.state_path is None:
+            return {}
+        try:
+            with open(self.state_path, "rb") as handle:
+                state = pickle.load(handle)
+            return state if isinstance(state, dict) else {}
+        except Exception:  # noqa: BLE001 - a missing or broken record only costs a full render
+            return {}
+
+    def _save_state(self) -> None:
+        if self.state_path is None:
+            return
+        try:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.state_path.with_name(self.state_path.name + f".{os.getpid()}.tmp")
+            with open(tmp, "wb") as handle:
+                pickle.dump(self.produced, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.state_path)
+        except OSError:
+            pass
 
 
 def remove_leftovers(output_dir: Path) -> None:
-    """Remove temporary trees that interrupted builds left beside output_dir."""
+    """Remove staging folders that interrupted builds left beside output_dir."""
     parent, name = output_dir.parent, output_dir.name
     if not parent.is_dir():
         return
     for entry in parent.iterdir():
-        if entry.name.startswith((f".{name}.tmp-", f".{name}.old-")) and entry.is_dir() and not entry.is_symlink():
+        if entry.name.startswith((f".{name}.tmp-", f".{name}.full-")) and entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _walk_files(root: Path) -> list[str]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath == str(root):
+            dirnames[:] = [d for d in dirnames if d not in KEPT_ENTRIES]
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in filenames:
+            found.append(name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/"))
+    return found
+
+
+def _move_into_place(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+    except (IsADirectoryError, NotADirectoryError):
+        for place in [target, *target.parents]:
+            if place.is_file() or place.is_symlink():
+                place.unlink()
+        if target.is_dir():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+
+def _remove_file(root: Path, rel: str) -> None:
+    path = root / rel
+    with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        path.unlink()
+    parent = path.parent
+    while parent != root:
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data) or path.is_symlink():
-            return False
         with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size != len(data):
+                return False
             return handle.read() == data
     except OSError:
         return False
 
 
-_libc = None
-
-
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically where the OS can (Linux renameat2); return whether it did."""
-    global _libc
-    if not hasattr(os, "uname") or os.uname().sysname != "Linux":
-        return False
-    with contextlib.suppress(Exception):
-        if _libc is None:
-            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        at_fdcwd = -100
-        result = _libc.renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
-        return result == 0
-    return False
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Hold off Ctrl-C while the staged files move into place; deliver it afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

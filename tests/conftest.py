@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import textwrap
 from pathlib import Path
 
@@ -63,3 +64,81 @@ def small_site(tmp_path: Path) -> Config:
         "2024/03/14.md": digest_text("2024-03-14", [("2403.00003", "Third <paper> & \"friends\""), ("2403.00001", "Paper one again")]),
         "2024-03-15.md": digest_text("2024-03-15", front="title: 금요일의 논문\ntags: [multimodal, agents]\nlang: ko"),
     })
+
+
+# --- browser helpers: a local HTTP server for a built dir and a headless Chromium ---
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS_DIR = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+@contextlib.contextmanager
+def serve_dir(root: Path, prefix: str = "/"):
+    """Serve root over HTTP on 127.0.0.1 at the path prefix; yield the base URL (ends with /)."""
+    import functools
+    import http.server
+    import threading
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def translate_path(self, path):
+            path = path.split("?", 1)[0].split("#", 1)[0]
+            path = "/" + path[len(prefix):] if path.startswith(prefix) else "/\x00missing"
+            return super().translate_path(path)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def placeholder_png() -> bytes:
+    """Return a small grey PNG, served in place of remote thumbnails (tests have no network)."""
+    import struct
+    import zlib
+
+    width, height = 120, 65
+    raw = b"".join(b"\x00" + b"\x9a\xa5\xb1" * width for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def offline_routes(page) -> None:
+    """Answer every request off 127.0.0.1 locally: images with a placeholder, the rest with 404."""
+    png = placeholder_png()
+
+    def handle(route):
+        url = route.request.url
+        if url.startswith("http://127.0.0.1"):
+            return route.continue_()
+        if route.request.resource_type == "image":
+            return route.fulfill(status=200, body=png, content_type="image/png")
+        return route.fulfill(status=404, body="")
+
+    page.route("**/*", handle)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Return a headless Chromium (Debian's, never a downloaded one); skip if unavailable."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need {CHROMIUM} (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright")
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

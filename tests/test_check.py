@@ -12,7 +12,7 @@ from generator.build import build
 from generator.check import check_site, find_broken_links, find_feed_problems
 from generator.cli import main
 from generator.config import Config
-from generator.render import builtin_theme_dir
+from generator.theme import builtin_theme_dir
 
 
 def write_files(root: Path, files: dict[str, str]) -> Path:

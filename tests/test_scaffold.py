@@ -51,7 +51,7 @@ def installed_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_init_from_a_wheel_then_build(installed_wheel: Path, tmp_path: Path) -> None:
     where = run_installed(installed_wheel, tmp_path, "-c",
-                          "import generator, generator.render as r; print(generator.__file__); print(r.builtin_theme_dir())")
+                          "import generator, generator.theme as r; print(generator.__file__); print(r.builtin_theme_dir())")
     assert where.returncode == 0, where.stderr
     module, theme = where.stdout.splitlines()
     assert Path(module).is_relative_to(installed_wheel)  # not the editable repository

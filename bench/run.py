@@ -1,0 +1,592 @@
+"""Benchmark paper-digest against Hugo and Pelican on the synthetic corpus; print one Markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import http.client
+import os
+import platform
+import queue
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+sys.path.insert(0, str(BENCH))
+import corpus  # noqa: E402
+
+SUMMARY = re.compile(r"built (\d+) digests, (\d+) papers: (\d+) files \((\d+) written, (\d+) unchanged\) in ([\d.]+) s")
+EDIT_DAY_FRACTION = 0.5  # the edited digest: the one in the middle of the archive
+
+
+# --- measuring one process ------------------------------------------------------------------
+
+def tree_rss_kb(pid: int) -> int:
+    """Return the summed proportional set size (KB) of pid and all its descendants, 0 if gone.
+
+    PSS splits pages shared between processes (forked build workers share most of their
+    parent's memory) among them, so the sum is the memory the tree really holds.
+    """
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
+                total += next((int(line.split()[1]) for line in handle if line.startswith("Pss:")), 0)
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as handle:
+                    stack += [int(child) for child in handle.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+@dataclass
+class Run:
+    """One measured process: wall seconds, peak memory (MB), exit status and output."""
+
+    seconds: float
+    peak_mb: float
+    status: int
+    output: str
+
+
+def measure(argv: list[str], cwd: Path, env: dict | None = None) -> Run:
+    """Run argv, timing it from the outside; peak memory is max(the largest process's RSS, sampled process-tree PSS)."""
+    log = cwd / ".bench-output.txt"
+    with open(log, "w+b") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env)
+        sampled = [0]
+        done = threading.Event()
+        sampler = threading.Thread(target=_sample, args=(proc.pid, sampled, done), daemon=True)
+        sampler.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        done.set()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        sampler.join()
+        out.seek(0)
+        output = out.read().decode("utf-8", "replace")
+    log.unlink()
+    return Run(seconds, max(usage.ru_maxrss, sampled[0]) / 1024, proc.returncode, output)
+
+
+def _sample(pid: int, peak: list[int], done: threading.Event) -> None:
+    """Record the peak process-tree PSS of pid every 10 ms until done."""
+    while not done.wait(0.01):
+        peak[0] = max(peak[0], tree_rss_kb(pid))
+
+
+# --- output trees ---------------------------------------------------------------------------
+
+def snapshot(root: Path) -> dict[str, tuple[int, int, str]]:
+    """Return {relative path: (inode, mtime_ns, sha1)} of every file under root."""
+    files = {}
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            stat = path.stat()
+            files[path.relative_to(root).as_posix()] = (stat.st_ino, stat.st_mtime_ns,
+                                                        hashlib.sha1(path.read_bytes()).hexdigest())
+    return files
+
+
+def rewrites(before: dict, after: dict) -> tuple[int, int, int]:
+    """Return (files rewritten, files whose bytes changed, rewritten without a byte change)."""
+    rewritten = {rel for rel, (ino, mtime, _) in after.items() if before.get(rel, (None, None))[:2] != (ino, mtime)}
+    changed = {rel for rel, (_, _, digest) in after.items() if rel not in before or before[rel][2] != digest}
+    return len(rewritten), len(changed), len(rewritten - changed)
+
+
+# --- the tools ------------------------------------------------------------------------------
+
+def source_date(rel: Path) -> str:
+    """Return the ISO date of a corpus file from its path (flat or nested)."""
+    parts = rel.with_suffix("").parts
+    return parts[0] if len(parts) == 1 else "-".join(parts)
+
+
+def strip_front_matter(text: str) -> str:
+    """Return text without a leading YAML front matter block."""
+    if text.startswith("---\n"):
+        end = text.find("\n---\n", 4)
+        if end != -1:
+            return text[end + 5:]
+    return text
+
+
+def converted(content: Path, header: str) -> dict[str, str]:
+    """Return {date: text} of every corpus digest with a metadata header (format: title, date) added."""
+    out = {}
+    for path in sorted(content.rglob("*.md")):
+        date = source_date(path.relative_to(content))
+        out[date] = header.format(title=f"Daily Papers ({date})", date=date) + strip_front_matter(path.read_text("utf-8"))
+    return out
+
+
+class Tool:
+    """A generator under test: how to lay out its site, clean it, build it and which file to edit."""
+
+    name = ""
+
+    def __init__(self, site: Path):
+        self.site = site
+
+    def available(self) -> str | None:
+        """Return why the tool cannot run here, or None."""
+        return None
+
+    def prepare(self, corpus_dir: Path, days: int) -> None:
+        """Lay out the tool's site for the corpus in corpus_dir."""
+
+    def clean(self) -> None:
+        """Remove every output and cache so the next build is cold."""
+        for name in self.caches:
+            shutil.rmtree(self.site / name, ignore_errors=True)
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    caches: tuple[str, ...] = ()
+    output = ""
+    edit_file: Path
+
+
+class Digest(Tool):
+    """paper-digest, run as `python -m generator build --config site.toml`."""
+
+    name = "paper-digest"
+    output = "_site"
+    caches = ("_site", ".digest-cache")
+
+    def __init__(self, site: Path, python: str, config: str = "site.toml"):
+        super().__init__(site)
+        self.python, self.config = python, config
+
+    def available(self) -> str | None:
+        probe = subprocess.run([self.python, "-c", "import generator.build"], capture_output=True)
+        return None if probe.returncode == 0 else f"cannot import generator with {self.python}"
+
+    def prepare(self, corpus_dir: Path, days: int) -> None:
+        day = int(days * EDIT_DAY_FRACTION)
+        self.edit_file = self.site / "content" / corpus.digest_path(day, corpus.day_style(day)["nested"])
+
+    def command(self, *extra: str) -> list[str]:
+        return [self.python, "-m", "generator", "build", "--config", str(self.site / self.config), *extra]
+
+
+class Hugo(Tool):
+    """Hugo (goldmark, unsafe=false) on a converted copy of the corpus with `date:` front matter."""
+
+    name = "hugo"
+    output = "public"
+    caches = ("public", "resources", ".hugo-cache", ".hugo_build.lock")
+
+    def available(self) -> str | None:
+        return None if shutil.which("hugo") else "hugo not on PATH"
+
+    def prepare(self, corpus_dir: Path, days: int) -> None:
+        shutil.rmtree(self.site, ignore_errors=True)
+        shutil.copytree(BENCH / "hugo", self.site)
+        texts = converted(corpus_dir / "content", '---\ntitle: "{title}"\ndate: {date}\n---\n')
+        write_texts(self.site / "content" / "posts", texts)
+        self.edit_file = self.site / "content" / "posts" / f"{edit_date(days)}.md"
+
+    def command(self) -> list[str]:
+        return ["hugo", "--source", str(self.site), "--destination", str(self.site / "public"),
+                "--cacheDir", str(self.site / ".hugo-cache"), "--quiet"]
+
+
+class Pelican(Tool):
+    """Pelican (content cache on) on a converted copy of the corpus with Title:/Date: headers."""
+
+    name = "pelican"
+    output = "output"
+    caches = ("output", "cache", "__pycache__")
+
+    def executable(self) -> str | None:
+        return os.environ.get("PELICAN") or shutil.which("pelican")
+
+    def available(self) -> str | None:
+        return None if self.executable() else "pelican not found (set PELICAN=/path/to/pelican or put it on PATH)"
+
+    def prepare(self, corpus_dir: Path, days: int) -> None:
+        shutil.rmtree(self.site, ignore_errors=True)
+        shutil.copytree(BENCH / "pelican", self.site, ignore=shutil.ignore_patterns("__pycache__"))
+        texts = converted(corpus_dir / "content", "Title: {title}\nDate: {date}\n\n")
+        write_texts(self.site / "content", texts)
+        self.edit_file = self.site / "content" / f"{edit_date(days)}.md"
+
+    def command(self) -> list[str]:
+        return [self.executable(), str(self.site / "content"), "-o", str(self.site / "output"),
+                "-s", str(self.site / "pelicanconf.py"), "-q"]
+
+
+def write_texts(folder: Path, texts: dict[str, str]) -> None:
+    """Write {date: text} as folder/date.md."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for date, text in texts.items():
+        (folder / f"{date}.md").write_text(text, encoding="utf-8")
+
+
+def edit_date(days: int) -> str:
+    """Return the ISO date of the digest the one-change build edits."""
+    return (corpus.START + corpus.dt.timedelta(days=int(days * EDIT_DAY_FRACTION))).isoformat()
+
+
+def append_bullet(path: Path, tag: str) -> bytes:
+    """Append one summary bullet to the digest at path; return its original bytes."""
+    original = path.read_bytes()
+    path.write_bytes(original + f"- 벤치마크 편집 {tag} 문장을 추가했습니다.\n".encode("utf-8"))
+    return original
+
+
+# --- one tool, one size ---------------------------------------------------------------------
+
+@dataclass
+class Result:
+    """Every measurement of one tool at one size."""
+
+    cold: list[float] = field(default_factory=list)
+    nochange: list[float] = field(default_factory=list)
+    onechange: list[float] = field(default_factory=list)
+    peak_mb: list[float] = field(default_factory=list)
+    rewrites: list[tuple[int, int, int]] = field(default_factory=list)
+    self_reported: list[str] = field(default_factory=list)
+    serve_ms: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def checked(tool: Tool, run: Run, what: str) -> Run:
+    """Return run, or raise if the build failed."""
+    if run.status != 0:
+        raise RuntimeError(f"{tool.name} {what} build failed ({run.status}):\n{run.output[-2000:]}")
+    return run
+
+
+def bench_tool(tool: Tool, runs: int) -> Result:
+    """Measure cold, no-change and one-change builds of tool, `runs` times each."""
+    result = Result()
+    for index in range(runs):
+        tool.clean()
+        cold = checked(tool, measure(tool.command(), tool.site), "cold")
+        again = checked(tool, measure(tool.command(), tool.site), "no-change")
+        before = snapshot(tool.site / tool.output)
+        original = append_bullet(tool.edit_file, f"run {index}")
+        try:
+            one = checked(tool, measure(tool.command(), tool.site), "one-change")
+        finally:
+            tool.edit_file.write_bytes(original)
+        result.rewrites.append(rewrites(before, snapshot(tool.site / tool.output)))
+        result.cold.append(cold.seconds)
+        result.nochange.append(again.seconds)
+        result.onechange.append(one.seconds)
+        result.peak_mb.append(cold.peak_mb)
+        result.self_reported += [line for r in (cold, again, one) for line in SUMMARY.findall(r.output)][:3]
+    return result
+
+
+def bench_cold_only(tool: Digest, runs: int, *extra: str) -> list[float]:
+    """Return the cold build times of a paper-digest variant."""
+    times = []
+    for _ in range(runs):
+        tool.clean()
+        times.append(checked(tool, measure(tool.command(*extra), tool.site), "cold").seconds)
+    return times
+
+
+# --- serve: edit-to-reload latency ----------------------------------------------------------
+
+SSE_JS = re.compile(r"""EventSource\(\s*['"`]([^'"`]+)['"`]""")
+ENDPOINT_ATTR = re.compile(r"""data-endpoint=["']([^"']+)["']""")
+FETCH_JS = re.compile(r"""fetch\(\s*['"`]([^'"`?]+)""")
+ENDPOINT_PY = re.compile(r"""['"](/[\w\-./]*(?:reload|events|sse|poll)[\w\-./]*)['"]""")
+
+
+def find_reload_endpoint(html: str, serve_source: str) -> tuple[str, str] | None:
+    """Return (path, 'sse' or 'longpoll') of the live-reload endpoint, from the served page or serve.py."""
+    if match := SSE_JS.search(html):
+        return match.group(1), "sse"
+    if match := ENDPOINT_ATTR.search(html) or FETCH_JS.search(html):
+        return match.group(1), "sse" if "text/event-stream" in serve_source else "longpoll"
+    if match := ENDPOINT_PY.search(serve_source):
+        return match.group(1), "sse" if "text/event-stream" in serve_source else "longpoll"
+    return None
+
+
+def http_get(port: int, path: str, timeout: float = 30) -> tuple[int, str]:
+    """Return (status, body) of GET path on 127.0.0.1:port."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read().decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def start_server(tool: Digest, timeout: float) -> tuple[subprocess.Popen, int]:
+    """Start `digest serve --port 0`; return the process and its port once it serves."""
+    proc = subprocess.Popen([tool.python, "-m", "generator", "serve", "--config", str(tool.site / tool.config),
+                             "--port", "0"], cwd=tool.site, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, encoding="utf-8", errors="replace")
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            continue
+        if match := re.search(r"https?://[\w.\-\[\]]+:(\d+)", line):
+            return proc, int(match.group(1))
+    stop_server(proc)
+    raise RuntimeError("digest serve printed no URL")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop the server started by start_server (SIGINT, then kill)."""
+    if proc.poll() is None:
+        proc.send_signal(2)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def wait_event(port: int, path: str, kind: str, action) -> float:
+    """Run action() and return seconds from it to the reload event of the SSE or long-poll endpoint."""
+    events: queue.Queue = queue.Queue()
+    if kind == "sse":
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path, headers={"Accept": "text/event-stream"})
+        response = conn.getresponse()
+        target = lambda: [events.put(line) for line in iter(response.readline, b"")
+                          if line.startswith((b"data:", b"event:"))]
+    else:
+        epoch = settled_epoch(port, path)
+        target = lambda: events.put(next_epoch(port, path, epoch))
+    threading.Thread(target=target, daemon=True).start()
+    time.sleep(0.3)  # let a greeting event arrive (SSE) and the poll reach the server
+    while not events.empty():
+        events.get()
+    started = time.perf_counter()
+    action()
+    try:
+        events.get(timeout=60)
+    except queue.Empty:
+        raise RuntimeError("no reload event within 60 s") from None
+    finally:
+        seconds = time.perf_counter() - started
+        if kind == "sse":
+            conn.close()
+    return seconds
+
+
+def poll(port: int, path: str, epoch: int) -> dict:
+    """Return the long-poll answer for a page built at epoch (the JSON of generator/serve.py)."""
+    status, body = http_get(port, f"{path}?epoch={epoch}", timeout=60)
+    if status != 200:
+        raise RuntimeError(f"long-poll answered {status}")
+    return json.loads(body)
+
+
+def settled_epoch(port: int, path: str) -> int:
+    """Return the current build epoch once no rebuild is running."""
+    state = poll(port, path, -1)
+    while state.get("building"):
+        state = poll(port, path, state["epoch"])
+    return state["epoch"]
+
+
+def next_epoch(port: int, path: str, epoch: int) -> dict:
+    """Long-poll until a successful build newer than epoch, as the page script does; return its state."""
+    while True:
+        state = poll(port, path, epoch)
+        if state["epoch"] != epoch and state["ok"]:
+            return state
+
+
+def serve_latency(tool: Digest, edits: int, reload_url: str | None) -> tuple[list[float], str]:
+    """Return edit-to-reload latencies of `digest serve` (seconds) and a note."""
+    serve_py = REPO / "generator" / "serve.py"
+    probe = subprocess.run([tool.python, "-c", "import generator.serve"], capture_output=True)
+    if probe.returncode != 0 or not serve_py.is_file():
+        return [], "serve: generator/serve.py not importable, skipped"
+    tool.clean()
+    proc, port = start_server(tool, timeout=600)
+    try:
+        rel = tool.edit_file.relative_to(tool.site / "content").with_suffix("")
+        page = "/" + source_date(rel).replace("-", "/") + "/"
+        _, html = http_get(port, page)
+        found = (reload_url, "sse") if reload_url else find_reload_endpoint(html, serve_py.read_text("utf-8"))
+        if not found:
+            return [], "serve: no live-reload endpoint found (pass --reload-url), skipped"
+        path, kind = found
+        original = tool.edit_file.read_bytes()
+        latencies, stale = [], 0
+        try:
+            for index in range(edits):
+                marker = f"serve edit {index}"
+                latencies.append(wait_event(port, path, kind, lambda: append_bullet(tool.edit_file, marker)))
+                stale += marker not in http_get(port, page)[1]
+                tool.edit_file.write_bytes(original)
+                time.sleep(1.0)  # let the restore rebuild finish
+        finally:
+            tool.edit_file.write_bytes(original)
+        note = f"serve: {kind} at {path}" + (f"; {stale} reloads served stale content" if stale else "")
+        return latencies, note
+    except (OSError, RuntimeError, http.client.HTTPException) as exc:
+        return [], f"serve: measurement failed ({exc}), skipped"
+    finally:
+        stop_server(proc)
+
+
+# --- the table ------------------------------------------------------------------------------
+
+def machine_facts() -> list[str]:
+    """Return header lines naming the machine and tool versions."""
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "?")
+    hugo = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.split(" ")[0:2] if shutil.which("hugo") else ["-"]
+    pel = os.environ.get("PELICAN") or shutil.which("pelican")
+    pel_version = subprocess.run([pel, "--version"], capture_output=True, text=True).stdout.strip() if pel else "-"
+    load = os.getloadavg()
+    return [f"- machine: {os.cpu_count()} cores (nproc), {cpu}, load average {load[0]:.2f} at start",
+            f"- python {platform.python_version()}, {' '.join(hugo)}, pelican {pel_version}"]
+
+
+def med(values: list[float]) -> float | None:
+    """Return the median of values, or None if empty."""
+    return statistics.median(values) if values else None
+
+
+def cell(value: float | None, hugo: float | None, unit: str = "s", digits: int = 2) -> str:
+    """Return a table cell: the value and its ratio to Hugo's."""
+    if value is None:
+        return "-"
+    text = f"{value:.{digits}f} {unit}"
+    return f"{text} ({value / hugo:.2f}x)" if hugo else text
+
+
+def table_rows(size: int, results: dict[str, Result]) -> list[str]:
+    """Return the Markdown rows of one corpus size."""
+    hugo = results.get("hugo")
+    ref = {k: med(getattr(hugo, k)) if hugo else None for k in ("cold", "nochange", "onechange", "peak_mb")}
+    rows = []
+    for name, r in results.items():
+        rw = r.rewrites[-1] if r.rewrites else None
+        rewritten = f"{rw[0]} / {rw[1]}" + (f" ({rw[2]} needless)" if rw[2] else "") if rw else "-"
+        serve = f"{med(r.serve_ms) * 1000:.0f} ms" if r.serve_ms else "-"
+        rows.append(f"| {size} | {name} | {cell(med(r.cold), ref['cold'])} | {cell(med(r.nochange), ref['nochange'])} "
+                    f"| {cell(med(r.onechange), ref['onechange'])} | {cell(med(r.peak_mb), ref['peak_mb'], 'MB', 0)} "
+                    f"| {rewritten} | {serve} |")
+    return rows
+
+
+def bench_size(size: int, args: argparse.Namespace, notes: list[str]) -> dict[str, Result]:
+    """Generate the corpus of `size` days and measure every requested tool on it."""
+    base = args.work / str(size)
+    corpus_dir = base / "paper-digest"
+    corpus.write_corpus(corpus_dir, size)
+    tools = {"hugo": Hugo(base / "hugo"), "pelican": Pelican(base / "pelican"),
+             "digest": Digest(corpus_dir, args.python)}
+    results: dict[str, Result] = {}
+    for key in ["hugo"] + [t for t in args.tools if t != "hugo"]:
+        if key not in args.tools:
+            continue
+        tool = tools[key]
+        if why := tool.available():
+            notes.append(f"N={size}: {tool.name} skipped: {why}")
+            continue
+        tool.prepare(corpus_dir, size)
+        try:
+            results[tool.name] = bench_tool(tool, args.runs)
+        except RuntimeError as exc:
+            notes.append(f"N={size}: {tool.name} FAILED: {' / '.join(str(exc).strip().splitlines()[-2:])}")
+            continue
+        if key == "digest":
+            digest_extras(tool, size, args, results, notes)
+    return results
+
+
+def digest_extras(tool: Digest, size: int, args: argparse.Namespace, results: dict, notes: list[str]) -> None:
+    """Measure paper-digest's plain variant, search index and serve latency where available."""
+    result = results[tool.name]
+    notes += [f"N={size}: paper-digest self-reported: " + "; ".join(
+        f"{d} digests, {f} files ({w} written, {u} unchanged) in {s} s" for d, _, f, w, u, s in result.self_reported)]
+    helptext = subprocess.run(tool.command("--help"), capture_output=True, text=True).stdout
+    if "--plain" in helptext:
+        results["paper-digest plain"] = Result(cold=bench_cold_only(tool, args.runs, "--plain"))
+    else:
+        notes.append(f"N={size}: paper-digest has no plain mode (no --plain in `build --help`): the rows are the full site")
+    if not args.no_search:
+        search = Digest(tool.site, tool.python, "site-search.toml")
+        search.caches = ("_site_search", ".digest-cache-search")
+        text = (tool.site / "site.toml").read_text("utf-8").replace("search = false", "search = true")
+        (tool.site / "site-search.toml").write_text(
+            text + 'output_dir = "_site_search"\ncache_dir = ".digest-cache-search"\n', encoding="utf-8")
+        try:
+            cold = bench_cold_only(search, args.runs)
+            results["paper-digest + search"] = Result(cold=cold)
+            notes.append(f"N={size}: search index ≈ {med(cold) - med(result.cold):.2f} s "
+                         f"(cold with search = true minus cold without)")
+        except RuntimeError as exc:
+            notes.append(f"N={size}: search = true build failed, skipped: {str(exc).strip().splitlines()[-1]}")
+        search.clean()
+    if not args.no_serve:
+        result.serve_ms, note = serve_latency(tool, args.serve_edits, args.reload_url)
+        notes.append(f"N={size}: {note}")
+
+
+def parse_args() -> argparse.Namespace:
+    """Return the command line options."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="100,1000,3000", help="comma-separated corpus sizes (days)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (medians are reported)")
+    parser.add_argument("--tools", default="digest,hugo,pelican", help="comma-separated: digest,hugo,pelican")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/paper-digest-bench"), help="scratch dir")
+    parser.add_argument("--python", default=sys.executable, help="interpreter that has paper-digest installed")
+    parser.add_argument("--serve-edits", type=int, default=5, help="edits timed for serve latency")
+    parser.add_argument("--reload-url", help="live-reload SSE path, if it cannot be found automatically")
+    parser.add_argument("--no-serve", action="store_true", help="skip the serve latency measurement")
+    parser.add_argument("--no-search", action="store_true", help="skip the search = true build")
+    args = parser.parse_args()
+    args.sizes = [int(s) for s in args.sizes.split(",")]
+    args.tools = [t.strip() for t in args.tools.split(",")]
+    return args
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    args = parse_args()
+    header = machine_facts()
+    notes: list[str] = []
+    rows = []
+    for size in args.sizes:
+        rows += table_rows(size, bench_size(size, args, notes))
+    print(f"### Benchmark: medians of {args.runs} run(s), times from outside the process (interpreter start included)\n")
+    print("\n".join(header) + "\n")
+    print("| N | tool | cold build | no change | one digest changed | peak memory | rewritten / bytes changed "
+          "| serve edit→reload |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    print("\nRatios are to Hugo at the same N in the same run. Peak memory: cold build, max of ru_maxrss and the "
+          "sampled RSS sum of the process tree. Rewritten: files whose inode or mtime changed in the one-change "
+          "build / files whose bytes changed.")
+    for note in notes:
+        print(f"- {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""The caches only ever speed a build up: same bytes with or without them, and a broken,
+stale or foreign cache is ignored."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+
+from conftest import digest_text, write_site
+from generator import workers
+from generator.build import build
+from generator.cache import ParseCache
+from generator.model import BuildError
+from test_build import tree_hashes
+
+
+@pytest.fixture
+def site(tmp_path):
+    return write_site(tmp_path / "s", {f"2024-03-{d:02d}.md": digest_text(f"2024-03-{d:02d}") for d in range(1, 9)})
+
+
+def test_cached_and_uncached_builds_are_identical(site, tmp_path):
+    build(site, output_dir=tmp_path / "uncached", use_cache=False)
+    build(site, output_dir=tmp_path / "cached")  # fills the caches
+    build(site, output_dir=tmp_path / "cached2")  # reads them
+    assert tree_hashes(tmp_path / "uncached") == tree_hashes(tmp_path / "cached") == tree_hashes(tmp_path / "cached2")
+
+
+def test_second_build_with_nothing_changed_does_nothing(site):
+    build(site)
+    report = build(site)
+    assert report.written == 0 and report.files == report.unchanged > 20
+
+
+def test_corrupt_caches_are_ignored(site, tmp_path):
+    build(site, output_dir=tmp_path / "good", use_cache=False)
+    build(site)
+    for path in site.cache_dir.rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"\x80\x04garbage" + os.urandom(64))
+    path = site.content_dir / "2024-03-02.md"  # and force real work
+    path.write_text(path.read_text() + "\n- 하나 더\n", encoding="utf-8")
+    build(site)
+    build(site, output_dir=tmp_path / "good", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "good")
+
+
+def test_stale_cache_from_other_code_is_ignored(site):
+    build(site)
+    shard = next((site.cache_dir / "parse").glob("*.pickle"))
+    with open(shard, "rb") as handle:
+        key, entries = pickle.load(handle)
+    bogus = {rel: (sha, None, ()) for rel, (sha, _, _) in entries.items()}  # "parsed to nothing"
+    with open(shard, "wb") as handle:
+        pickle.dump(("another-version:UTC", bogus), handle)
+    for record in site.cache_dir.glob("fresh-*.pickle"):
+        record.unlink()
+    report = build(site)
+    assert report.digests == 8
+
+
+def test_cache_entry_for_other_bytes_is_not_used(tmp_path):
+    cache = ParseCache.open(tmp_path, "UTC")
+    cache.put("2024-03-01.md", b"old bytes", None, [])
+    cache.save()
+    cache = ParseCache.open(tmp_path, "UTC")
+    assert cache.get("2024-03-01.md", b"new bytes") is None
+    assert cache.get("2024-03-01.md", b"old bytes") == (None, [])
+
+
+def test_edit_after_fresh_build_is_picked_up(site):
+    build(site)
+    path = site.content_dir / "2024-03-05.md"
+    path.write_text(path.read_text().replace("첫 번째 요약", "바뀐 요약"), encoding="utf-8")
+    report = build(site)
+    assert report.written >= 1
+    assert "바뀐 요약" in (site.output_dir / "2024/03/05/index.html").read_text()
+
+
+def test_deleting_an_output_file_makes_the_build_restore_it(site):
+    build(site)
+    (site.output_dir / "2024/03/05/index.html").unlink()
+    build(site)
+    assert (site.output_dir / "2024/03/05/index.html").is_file()
+
+
+def test_parallel_and_inline_builds_are_identical(site, tmp_path, monkeypatch):
+    monkeypatch.setattr(workers, "worker_count", lambda items: 1)
+    build(site, output_dir=tmp_path / "inline", use_cache=False)
+    monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
+    build(site, output_dir=tmp_path / "forked", use_cache=False)
+    assert tree_hashes(tmp_path / "inline") == tree_hashes(tmp_path / "forked")
+
+
+def test_fork_map_keeps_order_and_raises_worker_errors():
+    items = list(range(10))
+    assert workers.fork_map(lambda share: [i * i for i in share], items, jobs=3) == [i * i for i in items]
+
+    def fail(share):
+        if 7 in share:
+            raise BuildError([])
+        return list(share)
+
+    with pytest.raises(BuildError):
+        workers.fork_map(fail, items, jobs=2)
+
+
+def test_template_error_in_a_worker_names_the_template(site, tmp_path, monkeypatch):
+    monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
+    templates = site.root / "templates"
+    templates.mkdir()
+    (templates / "paper.html").write_text('{% extends "base.html" %}\n{% block content %}{{ nope() }}{% endblock %}\n')
+    with pytest.raises(BuildError) as caught:
+        build(site, use_cache=False)
+    assert str(caught.value.problems[-1]).startswith("templates/paper.html:2: error: template error")

@@ -1,0 +1,118 @@
+"""Search: the Pagefind index is built with the site, and finds papers in a real browser."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import DEFAULT_SITE_TOML, offline_routes, serve_dir, write_site
+from generator.build import build
+
+pytest.importorskip("pagefind_bin", reason="search needs pagefind-bin")
+
+SEARCH_TOML = DEFAULT_SITE_TOML.replace("search = false", "search = true").replace(
+    'base_url = "https://example.org/"', 'base_url = "https://example.org/digest/"')
+
+PAPERS = """\
+## Daily Papers ({date})
+
+### [{title}](https://arxiv.org/abs/{pid})
+
+![](https://cdn.example.org/thumbs/{pid}.png)
+
+Vote: {votes}
+
+Authors: {authors}
+
+- {summary}
+- ***What's New***: {new}
+"""
+
+
+def paper_digest(date: str, *papers: dict) -> str:
+    """Return a digest of the given papers (dicts of the PAPERS fields)."""
+    head, *_ = PAPERS.split("### ")
+    body = "".join("### " + PAPERS.split("### ", 1)[1].format(**p) + "\n" for p in papers)
+    return head.format(date=date) + "\n" + body
+
+
+QUANTUM = dict(pid="2405.01234", title="Error-Corrected Sampling on Noisy Devices", votes=31,
+               authors="Yoon Seoyeon, Marek Kowalczyk",
+               summary="양자컴퓨터 오류 정정을 위한 표본 추출 기법을 제안합니다.",
+               new="잡음이 많은 장치에서도 정확도가 유지됩니다.")
+SPEECH = dict(pid="2405.04321", title="Streaming Speech Translation with Tiny Latency", votes=12,
+              authors="Priya Raman, Tomasz Wrobel",
+              summary="실시간 음성 번역의 지연 시간을 줄이는 방법을 다룹니다.",
+              new="스트리밍 디코더를 새로 설계했습니다.")
+VISION = dict(pid="2405.07777", title="Counting Objects by Looking Twice", votes=20,
+              authors="Elena Petrova, Chen Wei",
+              summary="이미지 속 물체의 개수를 세는 시각 모델을 개선합니다.",
+              new="두 단계 주의 메커니즘을 사용합니다.")
+
+
+@pytest.fixture(scope="module")
+def search_site(tmp_path_factory):
+    """Return the output dir of a built site with search on, served under /digest/."""
+    root = tmp_path_factory.mktemp("search") / "site"
+    config = write_site(root, {
+        "2024-05-02.md": paper_digest("2024-05-02", QUANTUM, SPEECH),
+        "2024-05-03.md": paper_digest("2024-05-03", VISION),
+    }, SEARCH_TOML)
+    build(config)
+    return config.output_dir
+
+
+def test_index_is_built_inside_the_output(search_site):
+    bundle = search_site / "pagefind"
+    for name in ["pagefind.js", "pagefind-ui.js", "pagefind-ui.css", "pagefind-entry.json"]:
+        assert (bundle / name).is_file(), name
+    entry = json.loads((bundle / "pagefind-entry.json").read_text())
+    assert entry["languages"]["ko"]["page_count"] == 3  # one page per paper, nothing else
+    search_page = (search_site / "search/index.html").read_text(encoding="utf-8")
+    assert "/digest/pagefind/pagefind-ui.js" in search_page and 'name="robots" content="noindex"' in search_page
+    home = (search_site / "index.html").read_text(encoding="utf-8")
+    assert 'action="/digest/search/"' in home and 'name="q"' in home
+
+
+def test_search_results_in_headless_chromium(search_site, chromium):
+    page = chromium.new_page()
+    offline_routes(page)
+    try:
+        with serve_dir(search_site, "/digest/") as base:
+            # the header box on any page submits to the search page, which runs the query
+            page.goto(base)
+            page.fill("#site-search", "양자컴퓨터")
+            page.press("#site-search", "Enter")
+            page.wait_for_url("**/digest/search/?q=*")
+            results = page.locator(".pagefind-ui__result-link")
+            results.first.wait_for(timeout=15000)
+            assert results.all_inner_texts() == [QUANTUM["title"]]
+            assert results.first.get_attribute("href") == f"/digest/papers/{QUANTUM['pid']}/"
+
+            # typing into the search page's own box: an author's name
+            box = page.locator(".pagefind-ui__search-input")
+            box.fill("")
+            box.press_sequentially("Petrova", delay=20)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.pagefind-ui__result-link')]"
+                ".map(a => a.textContent.trim()).join('|') === %s" % json.dumps(VISION["title"]), timeout=15000)
+            assert "q=Petrova" in page.url
+
+            # a Korean word from a summary, typed on the search page
+            box.fill("")
+            box.press_sequentially("음성", delay=20)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.pagefind-ui__result-link')]"
+                ".map(a => a.textContent.trim()).join('|') === %s" % json.dumps(SPEECH["title"]), timeout=15000)
+    finally:
+        page.close()
+
+
+def test_site_without_papers_builds_no_search(tmp_path):
+    config = write_site(tmp_path / "site", {}, SEARCH_TOML)
+    build(config)
+    out = config.output_dir
+    assert (out / "index.html").is_file()
+    assert not (out / "search").exists() and not (out / "pagefind").exists()
+    assert 'role="search"' not in (out / "index.html").read_text(encoding="utf-8")
