@@ -5,6 +5,7 @@ Read top to bottom, this module is the whole pipeline; each stage lives in its o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import time
 import traceback
@@ -23,7 +24,7 @@ from .feeds import FeedInfo, FeedItem, render_atom, render_json_feed, render_rss
 from .load import Source, find_sources, read_source
 from .model import BuildError, Digest, Problem, Site, Tag, build_site, errors_in
 from .parse import decode_source, parse_digest
-from .render import (also_on, digest_description, index_pages, index_path, iter_paths, make_env, render_archive,
+from .render import (also_on, set_site_globals, digest_description, index_pages, index_path, iter_paths, make_env, render_archive,
                      render_digest_page, render_feed_content, render_index_page, render_not_found, render_paper_page,
                      render_robots, render_search_page, render_sitemap, render_tag_page, render_tags_index,
                      render_top)
@@ -51,8 +52,17 @@ class BuildReport:
                 f"({self.written} written, {self.unchanged} unchanged) in {self.seconds:.2f} s")
 
 
+@dataclass
+class BuildMemo:
+    """What a long-running process (the preview server) keeps between builds: parsed digests, compiled templates."""
+
+    parse_cache: cache_mod.ParseCache | None = None
+    env: jinja2.Environment | None = None
+    env_key: str = ""
+
+
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
-          use_cache: bool = True) -> BuildReport:
+          use_cache: bool = True, memo: BuildMemo | None = None) -> BuildReport:
     """Build the site into output_dir (default: the config's); raise BuildError on any error."""
     started = time.perf_counter()
     output_dir = Path(output_dir or config.output_dir).absolute()
@@ -66,14 +76,14 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
                            unchanged=len(record.files), seconds=time.perf_counter() - started,
                            warnings=list(record.warnings))
 
-    digests, more = load_digests(config, sources, use_cache=use_cache)
+    digests, more = load_digests(config, sources, use_cache=use_cache, memo=memo)
     problems += more
     site, collisions = build_site(digests, drafts=drafts)
     problems += collisions
     if errors_in(problems):
         raise BuildError(problems)
 
-    env = make_env(config, site)
+    env = theme_env(config, site, memo)
     try:
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
@@ -105,10 +115,28 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     )
 
 
-def load_digests(config: Config, sources: list[Source], use_cache: bool = True) -> tuple[list[Digest], list[Problem]]:
+def theme_env(config: Config, site: Site, memo: BuildMemo | None) -> jinja2.Environment:
+    """Return the theme's Jinja environment, reusing memo's (and its compiled templates) if the theme is the same."""
+    key = make_key(theme_fingerprint(config), repr(config))
+    if memo is not None and memo.env is not None and memo.env_key == key:
+        set_site_globals(memo.env, config, site)
+        return memo.env
+    env = make_env(config, site)
+    if memo is not None:
+        memo.env, memo.env_key = env, key
+    return env
+
+
+def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
+                 memo: BuildMemo | None = None) -> tuple[list[Digest], list[Problem]]:
     """Return the digests of sources and all problems found reading them."""
     problems: list[Problem] = []
-    cache = cache_mod.ParseCache.open(config.cache_dir, config.timezone) if use_cache else cache_mod.ParseCache.disabled()
+    if not use_cache:
+        cache = cache_mod.ParseCache.disabled()
+    elif memo is not None and memo.parse_cache is not None and memo.parse_cache.key == cache_mod.ParseCache.key_for(config.timezone):
+        cache = memo.parse_cache
+    else:
+        cache = cache_mod.ParseCache.open(config.cache_dir, config.timezone)
     parsed: dict[str, tuple[Digest | None, list[Problem]]] = {}
     misses: list[tuple[Source, bytes]] = []
     for source in sources:
@@ -122,6 +150,8 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True) 
         cache.put(source.rel, data, digest, found)
         parsed[source.rel] = (digest, found)
     cache.save()
+    if memo is not None and use_cache:
+        memo.parse_cache = cache.carried()
     digests = []
     for source in sources:
         digest, found = parsed[source.rel]
@@ -146,8 +176,11 @@ def parse_sources(timezone: str, share: list[tuple[Source, bytes]]) -> list[tupl
     return results
 
 
-def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[tuple[str, bytes | str]]:
-    """Yield (path, content) for every file of the site."""
+def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[tuple]:
+    """Yield every file of the site: (path, content), or (path, key, render) for costly pages.
+
+    A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
+    """
     theme = make_key(code_fingerprint(), theme_fingerprint(config), repr(config))
     pages = index_pages(site, config.paginate)
     for number in range(1, len(pages) + 1):
@@ -169,10 +202,10 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
     if env.globals["site"].search:  # on, and there are papers to find
         yield "search/index.html", render_search_page(env)
     yield "404.html", render_not_found(env)
-    contents: dict[str, str] = {}
-    yield from feed_files(env, config, site.digests[: config.feed_limit], contents=contents)
+    contents: dict[str, str] = {}  # each digest's feed content, rendered once per process
+    yield from feed_files(env, config, site.digests[: config.feed_limit], theme, contents)
     for tag in site.tags:
-        yield from tag_feed_files(env, config, tag, contents)
+        yield from tag_feed_files(env, config, tag, theme, contents)
     lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
     newest = site.digests[0].published.date().isoformat() if site.digests else None
     yield "sitemap.xml", render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages)])
@@ -184,27 +217,30 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
         yield rel, path.read_bytes()
 
 
-def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
-               contents: dict[str, str] | None = None) -> Iterator[tuple[str, bytes]]:
-    """Yield the site's RSS, Atom and JSON feeds of the given digests."""
+def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...], theme: str,
+               contents: dict[str, str]) -> Iterator[tuple]:
+    """Yield the site's RSS, Atom and JSON feeds of the given digests, as keyed outputs."""
     base = config.base_url
     info = FeedInfo(title=config.title, description=config.description, home_url=base,
                     rss_url=base + "feed.xml", atom_url=base + "atom.xml", json_url=base + "feed.json")
-    items = feed_items(env, config, digests, {} if contents is None else contents)
-    yield "feed.xml", render_rss(config, info, items)
-    yield "atom.xml", render_atom(config, info, items)
-    yield "feed.json", render_json_feed(config, info, items)
+    items = functools.cache(partial(feed_items, env, config, digests, contents))
+    key = make_key(theme, *(d.digest_hash for d in digests))
+    yield "feed.xml", key, lambda: render_rss(config, info, items())
+    yield "atom.xml", key, lambda: render_atom(config, info, items())
+    yield "feed.json", key, lambda: render_json_feed(config, info, items())
 
 
-def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag,
-                   contents: dict[str, str]) -> Iterator[tuple[str, bytes]]:
-    """Yield the RSS and Atom feeds of one tag's newest digests."""
+def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str,
+                   contents: dict[str, str]) -> Iterator[tuple]:
+    """Yield the RSS and Atom feeds of one tag's newest digests, as keyed outputs."""
     home = config.base_url + tag.path
     info = FeedInfo(title=f"{config.title} · {tag.name}", description=config.description or config.title,
                     home_url=home, rss_url=home + "feed.xml", atom_url=home + "atom.xml")
-    items = feed_items(env, config, tag.digests[: config.feed_limit], contents)
-    yield tag.path + "feed.xml", render_rss(config, info, items)
-    yield tag.path + "atom.xml", render_atom(config, info, items)
+    digests = tag.digests[: config.feed_limit]
+    items = functools.cache(partial(feed_items, env, config, digests, contents))
+    key = make_key(theme, tag.name, *(d.digest_hash for d in digests))
+    yield tag.path + "feed.xml", key, lambda: render_rss(config, info, items())
+    yield tag.path + "atom.xml", key, lambda: render_atom(config, info, items())
 
 
 def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],

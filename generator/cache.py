@@ -45,10 +45,15 @@ class ParseCache:
         self.fresh: dict = {}
         self.dirty: set[int] = set()
 
+    @staticmethod
+    def key_for(timezone: str) -> str:
+        """Return what a cache entry's validity depends on besides the file's bytes."""
+        return f"{code_fingerprint()}:{timezone}"
+
     @classmethod
     def open(cls, cache_dir: Path, timezone: str) -> "ParseCache":
         """Return the cache stored under cache_dir; missing, stale or broken shards are empty."""
-        key = f"{code_fingerprint()}:{timezone}"
+        key = cls.key_for(timezone)
         folder = Path(cache_dir) / "parse"
         entries = {}
         for shard in range(SHARDS):
@@ -83,6 +88,10 @@ class ParseCache:
             return
         self.fresh[rel] = (hashlib.sha256(data).hexdigest(), digest, tuple(problems))
         self.dirty.add(shard_of(rel))
+
+    def carried(self) -> "ParseCache":
+        """Return the cache as the next build in this process starts with it (no disk read)."""
+        return ParseCache(self.folder, self.key, dict(self.fresh))
 
     def save(self) -> None:
         """Write back the shards that changed, each atomically; never fail the build."""

@@ -120,17 +120,26 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
         version = assets.get(path)
         return url(path) + (f"?v={version}" if version else "")
 
+    env.globals.update(url=url, abs_url=abs_url, asset=asset)
+    env.globals["t"] = LABELS.get(config.language.split("-")[0].lower(), LABELS["en"])
+    env.filters["html"] = Markup  # for fragments the parser already sanitized
+    env.filters["date_ko"] = lambda d: f"{d.year}년 {d.month}월 {d.day}일"
+    env.filters["isodate"] = lambda d: d.isoformat()
+    set_site_globals(env, config, site)
+    return env
+
+
+def set_site_globals(env: jinja2.Environment, config: Config, site: Site | None) -> None:
+    """Point env's site-wide globals at site (an env is reused across a preview's rebuilds)."""
+    url = env.globals["url"]
     env.globals.update(
-        url=url,
-        abs_url=abs_url,
-        asset=asset,
         site=SiteInfo(
             title=config.title,
             description=config.description,
             author=config.author,
             language=config.language,
-            base_url=base_url,
-            base_path=base_path,
+            base_url=config.base_url,
+            base_path=config.base_path,
             search=config.search and bool(site and site.papers),  # nothing to search: no box, no page
             generator=f"paper-digest {__version__}",
         ),
@@ -142,11 +151,6 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
         return url(path) if path else None
 
     env.globals["tag_url"] = tag_url
-    env.globals["t"] = LABELS.get(config.language.split("-")[0].lower(), LABELS["en"])
-    env.filters["html"] = Markup  # for fragments the parser already sanitized
-    env.filters["date_ko"] = lambda d: f"{d.year}년 {d.month}월 {d.day}일"
-    env.filters["isodate"] = lambda d: d.isoformat()
-    return env
 
 
 def digest_description(digest: Digest) -> str:

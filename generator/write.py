@@ -164,6 +164,7 @@ class SiteWriter:
         self._folded.add(folded)
 
     def _commit(self) -> None:
+        self._forget_state()  # a commit cut short must not leave keys that claim its pages are current
         if not self.output_dir.exists():
             os.rename(self.stage_dir, self.output_dir)
         else:
@@ -184,6 +185,11 @@ class SiteWriter:
             return state if isinstance(state, dict) else {}
         except Exception:  # noqa: BLE001 - a missing or broken record only costs a full render
             return {}
+
+    def _forget_state(self) -> None:
+        if self.state_path is not None:
+            with contextlib.suppress(OSError):
+                self.state_path.unlink()
 
     def _save_state(self) -> None:
         if self.state_path is None:

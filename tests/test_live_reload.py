@@ -1,0 +1,72 @@
+"""Live reload in a real browser: an open page follows edits on disk and shows build errors by itself."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import digest_text, offline_routes, write_site
+from generator.serve import start_preview
+
+pytestmark = pytest.mark.browser
+
+DAY = "2024-03-13"
+
+
+@pytest.fixture
+def site(tmp_path: Path):
+    return write_site(tmp_path / "site", {
+        f"{DAY}.md": digest_text(DAY, [("2403.00001", "Original title")]),
+        "2024-03-14.md": digest_text("2024-03-14"),
+    })
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context()
+    page = context.new_page()
+    offline_routes(page)
+    yield page
+    context.close()
+
+
+def test_open_page_follows_edits_and_errors(site, page):
+    source = site.content_dir / f"{DAY}.md"
+    with start_preview(site, port=0, say=lambda line: None) as preview:
+        page.goto(preview.url + "2024/03/13/")
+        assert "Original title" in page.inner_text("body")
+        page.evaluate("window.__notReloaded = true")  # gone if the page reloads
+
+        source.write_text(digest_text(DAY, [("2403.00001", "Edited on disk")]), "utf-8")
+        page.wait_for_function("document.body.innerText.includes('Edited on disk')", timeout=20_000)
+        assert page.evaluate("window.__notReloaded === undefined")  # the page reloaded itself
+
+        source.write_text(digest_text(DAY, front="date: 2024-04-01"), "utf-8")  # front matter and heading disagree
+        overlay = page.locator("#digest-error-overlay")
+        overlay.wait_for(state="visible", timeout=20_000)
+        text = overlay.inner_text()
+        assert f"content/{DAY}.md:" in text and ": error: " in text
+        assert "Edited on disk" in page.inner_text("body")  # the last good build stays under the overlay
+
+        source.write_text(digest_text(DAY, [("2403.00001", "Fixed title")]), "utf-8")
+        page.wait_for_function("document.body.innerText.includes('Fixed title')", timeout=20_000)
+        overlay.wait_for(state="detached", timeout=20_000)
+        assert page.locator("#digest-error-overlay").count() == 0
+
+
+def test_page_opened_while_broken_shows_the_overlay(site, page):
+    source = site.content_dir / f"{DAY}.md"
+    with start_preview(site, port=0, say=lambda line: None) as preview:
+        source.write_text("---\ntitle: [unclosed\n---\n## Daily Papers (2024-03-13)\n", "utf-8")
+        deadline = time.monotonic() + 20
+        while preview.rebuilder.state().ok or preview.rebuilder.state().building:
+            assert time.monotonic() < deadline, "the bad edit was never built"
+            time.sleep(0.05)
+        page.goto(preview.url)
+        page.locator("#digest-error-overlay").wait_for(state="visible", timeout=20_000)
+        assert f"content/{DAY}.md:" in page.locator("#digest-error-overlay").inner_text()
+        source.write_text(digest_text(DAY, [("2403.00001", "Back to good")]), "utf-8")
+        page.locator("#digest-error-overlay").wait_for(state="detached", timeout=20_000)
+        page.wait_for_function("document.body.innerText.includes('Back to good')", timeout=20_000)
