@@ -520,22 +520,34 @@ def bench_size(size: int, args: argparse.Namespace, notes: list[str]) -> dict[st
     return results
 
 
+def digest_variant(tool: Digest, name: str, extra_toml: str, size: int, search: bool = False) -> Digest:
+    """Return paper-digest on the same corpus with its own site.toml, output and cache."""
+    variant = Digest(tool.site, tool.python, f"site-{name}.toml")
+    variant.name = f"paper-digest {name}"
+    variant.output = f"_site_{name}"
+    variant.caches = (variant.output, f".digest-cache-{name}")
+    text = (tool.site / "site.toml").read_text("utf-8")
+    if search:
+        text = text.replace("search = false", "search = true")
+    (tool.site / variant.config).write_text(
+        text + extra_toml + f'output_dir = "{variant.output}"\ncache_dir = ".digest-cache-{name}"\n', encoding="utf-8")
+    variant.prepare(tool.site, size)
+    return variant
+
+
 def digest_extras(tool: Digest, size: int, args: argparse.Namespace, results: dict, notes: list[str]) -> None:
-    """Measure paper-digest's plain variant, search index and serve latency where available."""
+    """Measure paper-digest's plain variant (Hugo's site shape), search index and serve latency."""
     result = results[tool.name]
     notes += [f"N={size}: paper-digest self-reported: " + "; ".join(
         f"{d} digests, {f} files ({w} written, {u} unchanged) in {s} s" for d, _, f, w, u, s in result.self_reported)]
-    helptext = subprocess.run(tool.command("--help"), capture_output=True, text=True).stdout
-    if "--plain" in helptext:
-        results["paper-digest plain"] = Result(cold=bench_cold_only(tool, args.runs, "--plain"))
-    else:
-        notes.append(f"N={size}: paper-digest has no plain mode (no --plain in `build --help`): the rows are the full site")
+    plain = digest_variant(tool, "plain", "paper_pages = false\n", size)
+    try:  # the same site shape as Hugo's and Pelican's: no paper pages, no search
+        results["paper-digest plain"] = bench_tool(plain, args.runs)
+    except RuntimeError as exc:
+        notes.append(f"N={size}: paper-digest plain FAILED: {str(exc).strip().splitlines()[-1]}")
+    plain.clean()
     if not args.no_search:
-        search = Digest(tool.site, tool.python, "site-search.toml")
-        search.caches = ("_site_search", ".digest-cache-search")
-        text = (tool.site / "site.toml").read_text("utf-8").replace("search = false", "search = true")
-        (tool.site / "site-search.toml").write_text(
-            text + 'output_dir = "_site_search"\ncache_dir = ".digest-cache-search"\n', encoding="utf-8")
+        search = digest_variant(tool, "search", "", size, search=True)
         try:
             cold = bench_cold_only(search, args.runs)
             results["paper-digest + search"] = Result(cold=cold)

@@ -146,7 +146,7 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
             misses.append((source, data))
         else:
             parsed[source.rel] = hit
-    for (source, data), (digest, found) in zip(misses, fork_map(partial(parse_sources, config.timezone), misses)):
+    for (source, data), (digest, found) in zip(misses, parse_sources(config.timezone, misses)):
         cache.put(source.rel, data, digest, found)
         parsed[source.rel] = (digest, found)
     cache.save()
@@ -190,7 +190,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
         key = make_key(theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
                        *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
         yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
-    for entry in site.papers.values():
+    for entry in site.papers.values() if config.paper_pages else ():
         key = make_key(theme, *((a.digest.digest_hash, a.digest.path, a.digest.title, a.paper.id)
                                 for a in entry.appearances))
         yield entry.path + "index.html", key, partial(render_paper_page, env, entry)
@@ -208,7 +208,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
         yield from tag_feed_files(env, config, tag, theme, contents)
     lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
     newest = site.digests[0].published.date().isoformat() if site.digests else None
-    yield "sitemap.xml", render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages)])
+    yield "sitemap.xml", render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages, config.paper_pages)])
     yield "robots.txt", render_robots(config)
     yield ".nojekyll", b""
     if config.cname:

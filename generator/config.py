@@ -34,6 +34,7 @@ class Config:
     cache_dir: Path = Path(".digest-cache")
     cname: str | None = None
     search: bool = True
+    paper_pages: bool = True
     config_path: Path = Path(DEFAULT_CONFIG)
 
     @property
@@ -70,6 +71,7 @@ _KEYS: dict[str, tuple[type, bool]] = {
     "cache_dir": (str, False),
     "cname": (str, False),
     "search": (bool, False),
+    "paper_pages": (bool, False),
 }
 _PATH_KEYS = ("content_dir", "templates_dir", "output_dir", "cache_dir")
 
@@ -134,6 +136,9 @@ def parse_config(text: str, shown: str, root: Path) -> Config:
             err(key, f"'{key}' must be between 1 and 10000, got {values[key]}")
     if "cname" in values and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", values["cname"]):
         err("cname", f"'cname' must be a bare host name such as 'papers.example.org', got {values['cname']!r}")
+    if values.get("search", True) and values.get("paper_pages") is False:
+        err("search", "search = true needs paper_pages = true (search results are paper pages); "
+                      "set search = false or turn paper pages back on")
     for key in _PATH_KEYS:
         if key in values:
             values[key] = (root / Path(values[key]).expanduser()).resolve()

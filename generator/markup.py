@@ -22,6 +22,15 @@ import nh3
 # any of them renders through Markdown to exactly its escaped self.
 _MARKDOWN_CHARS = re.compile(r"[\\`*_\[\]<>&\xa0\x00-\x1f]")
 _NUMBERED = re.compile(r"\d+[.)]")  # at the start, a numbered list
+_PLAIN = r"[^\\`*_\[\]<>&!\x00-\x1f\xa0]"  # a character no inline syntax can start at
+_SIMPLE_TOKEN = re.compile(
+    rf"(?P<plain>{_PLAIN}+)"
+    r"|`(?P<code>[^`\s\x00-\x1f](?:[^`\x00-\x1f]*[^`\s\x00-\x1f])?)`"
+    rf"|\*\*(?P<strong>{_PLAIN[:-1]}\s](?:{_PLAIN}*{_PLAIN[:-1]}\s])?)\*\*"
+    rf"|\*(?P<em>{_PLAIN[:-1]}\s](?:{_PLAIN}*{_PLAIN[:-1]}\s])?)\*"
+    rf"|\[(?P<text>{_PLAIN[:-1]}()\s](?:{_PLAIN[:-1]}()]*{_PLAIN[:-1]}()\s])?)\]"
+    r"\((?P<url>https?://[^\s()<>\"'`\\\x00-\x1f*_\[\]]+)\)"
+)
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",
     "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "q", "s", "small", "strong", "sub",
@@ -99,10 +108,52 @@ def render_inline(text: str) -> str:
     """Return safe HTML for one line of inline Markdown, without a paragraph wrapper."""
     if is_plain(text):
         return html.escape(text, quote=False)
+    simple = render_simple_inline(text)
+    if simple is not None:
+        return simple
     out = render_block(text)
     if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1:
         out = out[3:-4]
     return out
+
+
+_PLAIN_HTTP_URL = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::\d{1,5})?(?:/[^\s\"'<>\\`&\x00-\x1f\x7f]*)?\Z")
+_DELIMITER = {"strong": "*", "em": "*", "code": "`"}
+
+
+def render_simple_inline(text: str) -> str | None:
+    """Return safe HTML for text made only of plain words, `code`, **strong**, *em* and [links](http...).
+
+    None when text holds anything else: then only Python-Markdown knows what it means. On
+    the texts it accepts, the result is the same as Python-Markdown's (a property test holds
+    the two to that); it is the common case of summaries, at a fraction of the cost.
+    """
+    if text[:1] in ("-", "+", "*", "#", ">", "=") or text[:1].isspace() or text[-1:].isspace() or _NUMBERED.match(text):
+        if not (text[:1] == "*" and text[1:2] not in ("", " ", "\t")):  # "*em*" is no list item
+            return None
+    parts = []
+    position = 0
+    previous = ""
+    for match in _SIMPLE_TOKEN.finditer(text):
+        kind = match.lastgroup
+        if match.start() != position or _DELIMITER.get(kind, kind) == _DELIMITER.get(previous, previous) != "plain":
+            return None  # a gap, or two runs of ` or * that touch: Markdown may pair them otherwise
+        position = match.end()
+        previous = kind
+        if kind == "plain":
+            parts.append(html.escape(match.group(kind), quote=False))
+        elif kind == "code":
+            parts.append("<code>" + html.escape(match.group(kind), quote=False) + "</code>")
+        elif kind == "strong":
+            parts.append("<strong>" + html.escape(match.group(kind), quote=False) + "</strong>")
+        elif kind == "em":
+            parts.append("<em>" + html.escape(match.group(kind), quote=False) + "</em>")
+        else:
+            url = match.group("url")
+            parts.append(f'<a href="{html.escape(url)}">{html.escape(match.group("text"), quote=False)}</a>')
+    if position != len(text):
+        return None
+    return sanitize("".join(parts))
 
 
 def render_block(text: str) -> str:
@@ -115,12 +166,15 @@ def render_block(text: str) -> str:
     try:
         out = md.reset().convert(text)
     except RecursionError:
+        _local.md = None  # the failed run leaves the instance broken: later texts would come out raw
         out = "<p>" + html.escape(text, quote=False) + "</p>"
     return sanitize(out)
 
 
 def safe_url(url: str, *, images: bool = False) -> str | None:
     """Return url if it is an absolute http(s) URL (or a raster data: image), else None."""
+    if _PLAIN_HTTP_URL.match(url):  # the common case, with nothing to decode or doubt
+        return url
     candidate = html.unescape(url).strip()
     if not candidate or re.search(r"[\x00-\x20\x7f\"'<>\\`]", candidate):
         return None

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from .markup import XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
-from .model import Bullet, Digest, Paper, Problem, Summary
+from .model import Digest, Paper, Problem, Summary
 
 MAX_FRONT_MATTER_BYTES = 16 * 1024
 MAX_AUTHORS_CHARS = 20_000
@@ -487,15 +487,15 @@ def _finish_papers(drafts: list[_PaperDraft], report) -> tuple[Paper, ...]:
             votes=draft.votes,
             authors=draft.authors,
             authors_omitted=draft.authors_omitted,
-            summary=Summary.of(_bullet(lines) for lines in draft.bullets),
+            summary=Summary(tuple(part for lines in draft.bullets for part in _bullet(lines))),
             extra_html=render_block("\n".join(draft.extra)),
             line=draft.line,
         ))
     return tuple(papers)
 
 
-def _bullet(lines: list[str]) -> Bullet:
-    """Return one summary bullet from its first line and continuation lines."""
+def _bullet(lines: list[str]) -> tuple[str, str]:
+    """Return (label, html) of one summary bullet from its first line and continuation lines."""
     text = "\n".join(lines)
     label = ""
     if text[:2] == "**":
@@ -504,8 +504,8 @@ def _bullet(lines: list[str]) -> Bullet:
             label = clean_text(match.group(2)).strip()
             text = match.group(4)
     if "\n" in text:
-        return Bullet(html=render_block(_dedent_continuation(text)), label=label)
-    return Bullet(html=render_inline(text), label=label)
+        return label, render_block(_dedent_continuation(text))
+    return label, render_inline(text)
 
 
 def _dedent_continuation(text: str) -> str:

@@ -69,6 +69,7 @@ class SiteInfo:
     base_path: str
     search: bool
     generator: str
+    paper_pages: bool = True
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def set_site_globals(env: jinja2.Environment, config: Config, site: Site | None)
             base_path=config.base_path,
             search=config.search and bool(site and site.papers),  # nothing to search: no box, no page
             generator=f"paper-digest {__version__}",
+            paper_pages=config.paper_pages,
         ),
     )
     tag_paths = {tag.slug: tag.path for tag in (site.tags if site else ())}
@@ -350,15 +352,16 @@ def _plain_summary(entry: PaperEntry) -> str:
     return ""
 
 
-def iter_paths(site: Site, pages: list) -> Iterator[str]:
+def iter_paths(site: Site, pages: list, paper_pages: bool = True) -> Iterator[str]:
     """Yield the path of every HTML page of the site worth indexing, for the sitemap."""
     for number in range(1, len(pages) + 1):
         yield index_path(number)
     yield "archive/"
     for digest in site.digests:
         yield digest.path
-    for entry in site.papers.values():
-        yield entry.path
+    if paper_pages:
+        for entry in site.papers.values():
+            yield entry.path
     yield "tags/"
     for tag in site.tags:
         yield tag.path

@@ -293,3 +293,15 @@ def test_build_uses_config_relative_paths_from_anywhere(small_site, tmp_path):
     assert result.returncode == 0, result.stderr
     assert (small_site.root / "_site" / "index.html").is_file()
     assert replace(small_site).output_dir == small_site.root / "_site"
+
+
+def test_site_without_paper_pages_has_no_links_to_them(tmp_path):
+    from generator.check import find_broken_links
+
+    config = write_site(tmp_path, {"2024-03-13.md": digest_text("2024-03-13"), "2024-03-14.md": digest_text("2024-03-14")},
+                        DEFAULT_SITE_TOML + "paper_pages = false\n")
+    build(config)
+    assert not (config.output_dir / "papers").exists()
+    for page in config.output_dir.rglob("*.html"):
+        assert "/papers/" not in page.read_text(), page
+    assert find_broken_links(config.output_dir, "/", "https://example.org/") == []

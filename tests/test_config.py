@@ -87,3 +87,10 @@ def test_missing_file(tmp_path):
     with pytest.raises(BuildError) as caught:
         load_config(tmp_path / "nope.toml")
     assert str(caught.value.problems[0]).endswith("error: no such config file (run 'digest init' to make a site)")
+
+
+def test_search_needs_paper_pages():
+    assert errors(BASE + "paper_pages = false\n") == [
+        "site.toml:1: error: search = true needs paper_pages = true (search results are paper pages); "
+        "set search = false or turn paper pages back on"]
+    assert parse_config(BASE + "paper_pages = false\nsearch = false\n", "site.toml", Path("/srv/site")).paper_pages is False

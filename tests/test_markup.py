@@ -1,0 +1,70 @@
+"""The fast paths of markup agree with Python-Markdown (plus the sanitizer) wherever they answer."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.markup import render_block, render_inline, render_simple_inline
+
+WORDS = st.sampled_from(["확산", "모델의", "zero-shot", "LLM", "(MLLMs)", "성능이", "18%", "a/b", "x.y", "é", "😀",
+                         "GPT-4", "3.5", ":", ",", ";", "?", "'q'", '"q"', "~", "=", "+", "#", "|", "{x}", "$1"])
+SPACES = st.sampled_from([" ", "  ", "", "\t"])
+URLS = st.sampled_from(["https://github.com/a/b", "https://arxiv.org/abs/2403.09611", "http://x.org/p?a=1&b=2",
+                        "https://x.org/a-b/c.d#frag", "https://x.org/%20y", "https://x.org/a,b;c=d"])
+
+
+@st.composite
+def inline_texts(draw):
+    pieces = []
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["word", "word", "code", "strong", "em", "link", "junk"]))
+        word = draw(WORDS)
+        if kind == "word":
+            pieces.append(word)
+        elif kind == "code":
+            pieces.append("`" + word + draw(SPACES) + draw(WORDS) + "`")
+        elif kind == "strong":
+            pieces.append("**" + word + draw(SPACES) + draw(WORDS) + "**")
+        elif kind == "em":
+            pieces.append("*" + word + draw(SPACES) + draw(WORDS) + "*")
+        elif kind == "link":
+            pieces.append("[" + word + draw(SPACES) + draw(WORDS) + "](" + draw(URLS) + ")")
+        else:
+            pieces.append(draw(st.sampled_from(["*", "**", "`", "[", "]", "(", ")", "_", "&", "<", "\\", "!", "-"])))
+        pieces.append(draw(SPACES))
+    return "".join(pieces)
+
+
+def markdown_inline(text: str) -> str:
+    out = render_block(text)
+    return out[3:-4] if out.startswith("<p>") and out.endswith("</p>") and out.count("<p>") == 1 else out
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inline_texts())
+def test_simple_inline_agrees_with_markdown(text):
+    fast = render_simple_inline(text)
+    if fast is not None:
+        assert fast == markdown_inline(text), text
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60))
+def test_simple_inline_agrees_on_any_text(text):
+    fast = render_simple_inline(text)
+    if fast is not None:
+        assert fast == markdown_inline(text), text
+
+
+def test_common_summary_markup_takes_the_fast_path():
+    for text in ["확산 모델의 `zero-shot` 계수기를 소개합니다.", "**밀도 지도**로 변환합니다.",
+                 "코드는 [GitHub](https://github.com/a/b)에 공개되었습니다.", "*Quiet-STaR* 방법을 제안한다."]:
+        assert render_simple_inline(text) is not None, text
+        assert render_inline(text) == markdown_inline(text)
+
+
+def test_everything_else_is_left_to_markdown():
+    for text in ["a * b * c", "_under_", "[x](javascript:alert(1))", "<b>x</b>", "![img](https://x.org/i.png)",
+                 "- list", "1. item", "&amp;", "[a](https://x.org/(b))", "`unclosed", "* item"]:
+        assert render_simple_inline(text) is None, text
