@@ -19,7 +19,7 @@ import jinja2
 from . import cache as cache_mod
 from .cache import code_fingerprint
 from .config import Config, check_output_dir
-from .fresh import BuildRecord, build_signature, load_fresh_record, save_fresh_record
+from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
 from .feeds import FeedInfo, FeedItem, render_atom, render_json_feed, render_rss
 from .load import Source, find_sources, read_source
 from .model import BuildError, Digest, Problem, Site, Tag, build_site, errors_in
@@ -87,6 +87,7 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     try:
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
+        forget_fresh_record(config, output_dir)  # until this build succeeds, the output is not known good
         with SiteWriter(output_dir, config.cache_dir if use_cache else None) as writer:
             write_outputs(writer, config, site_files(env, config, site))
             if config.search and site.papers:  # index the finished new site before it is moved into place

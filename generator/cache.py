@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import pickle
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -107,7 +108,7 @@ class ParseCache:
             self.folder.mkdir(parents=True, exist_ok=True)
             for shard, entries in shards.items():
                 path = self.folder / f"{shard:02d}.pickle"
-                tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
                 with open(tmp, "wb") as handle:
                     pickle.dump((self.key, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
                 os.replace(tmp, path)

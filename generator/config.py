@@ -146,7 +146,8 @@ def parse_config(text: str, shown: str, root: Path) -> Config:
             values[key] = (root / _default(key)).resolve()
 
     if "output_dir" in values and not problems:
-        message = _check_output_dir(values["output_dir"], root, values["content_dir"], values["templates_dir"])
+        message = _check_output_dir(values["output_dir"], root, values["content_dir"], values["templates_dir"],
+                                    values["cache_dir"])
         if message:
             err("output_dir", message)
     if problems:
@@ -156,17 +157,18 @@ def parse_config(text: str, shown: str, root: Path) -> Config:
 
 def check_output_dir(config: Config, output_dir: Path) -> None:
     """Raise BuildError if building into output_dir could delete the site's sources."""
-    message = _check_output_dir(output_dir.resolve(), config.root, config.content_dir, config.templates_dir)
+    message = _check_output_dir(output_dir.resolve(), config.root, config.content_dir, config.templates_dir,
+                                config.cache_dir)
     if message:
         raise BuildError([Problem(str(output_dir), 1, message)])
 
 
-def _check_output_dir(out: Path, root: Path, content: Path, templates: Path) -> str | None:
+def _check_output_dir(out: Path, root: Path, content: Path, templates: Path, cache: Path) -> str | None:
     out = out.resolve()
-    protected = [root, content, templates, Path.home().resolve(), Path("/")]
+    protected = [root, content, templates, cache, Path.home().resolve(), Path("/")]
     for place in protected:
         if out == place or place.is_relative_to(out):
-            return f"output dir {out} must not contain or equal {place} (the build replaces it wholesale)"
+            return f"output dir {out} must not contain or equal {place} (a build removes every file in it that it did not make)"
     if out.is_relative_to(content) or out.is_relative_to(templates):
         return f"output dir {out} must not be inside the content or templates dir"
     return None

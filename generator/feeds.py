@@ -7,12 +7,11 @@ gives the same bytes and feed readers never see an item twice.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import re
 from dataclasses import dataclass
 from urllib.parse import urljoin
-
-from feedgen.feed import FeedGenerator
 
 from .config import Config
 from .markup import XML_ILLEGAL
@@ -54,6 +53,9 @@ def _xml_text(text: str) -> str:
 
 
 def _generator(config: Config, info: FeedInfo, items: list[FeedItem], self_url: str) -> FeedGenerator:
+    """Return a feedgen FeedGenerator holding items, whose self link is self_url."""
+    from feedgen.feed import FeedGenerator  # imported when a feed is made: a no-change build never needs it
+
     fg = FeedGenerator()
     fg.id(info.home_url)
     fg.title(_xml_text(info.title))
@@ -75,7 +77,7 @@ def _generator(config: Config, info: FeedInfo, items: list[FeedItem], self_url: 
         entry.link(href=item.url, rel="alternate")
         entry.published(item.digest.published)
         entry.updated(item.digest.published)
-        entry.description(_xml_text(item.summary))
+        entry.description(_xml_text(html.escape(item.summary, quote=False)))  # RSS readers render it as HTML
         entry.content(_xml_text(absolutize(item.content_html, item.url)), type="html")
         for tag in item.digest.tags:
             entry.category(term=_xml_text(tag))

@@ -14,7 +14,6 @@ import threading
 import unicodedata
 from urllib.parse import unquote, urlsplit
 
-import markdown
 import nh3
 
 # Characters that can start Markdown inline syntax (or an entity), and control characters
@@ -62,6 +61,8 @@ _local = threading.local()
 
 
 def _markdown() -> markdown.Markdown:
+    import markdown  # imported when some text needs it: most summaries never do
+
     md = getattr(_local, "md", None)
     if md is None:
         md = markdown.Markdown(extensions=["fenced_code", "tables", "sane_lists"], output_format="html")

@@ -47,12 +47,20 @@ class Bullet:
 
 
 class Summary:
-    """A paper's bullets, stored flat (label, html, label, html, ...) so caches load fast."""
+    """A paper's bullets, packed in one string so that a cache of thousands of papers loads fast.
 
-    __slots__ = ("_flat",)
+    Parts (label, html, label, html, ...) are joined by U+001F, a character digest text
+    never holds: the parser drops every C0 control character but tab and newline.
+    """
+
+    __slots__ = ("_packed", "_count")
+    SEPARATOR = "\x1f"
 
     def __init__(self, flat: tuple[str, ...] = ()):
-        self._flat = tuple(flat)
+        if any(self.SEPARATOR in part for part in flat):
+            raise ValueError("summary text may not contain U+001F")
+        self._packed = self.SEPARATOR.join(flat)
+        self._count = len(flat) // 2
 
     @classmethod
     def of(cls, bullets) -> "Summary":
@@ -60,28 +68,36 @@ class Summary:
         return cls(tuple(part for b in bullets for part in (b.label, b.html)))
 
     def __iter__(self):
-        flat = self._flat
+        if not self._count:
+            return iter(())
+        flat = self._packed.split(self.SEPARATOR)
         return (Bullet(html=flat[i + 1], label=flat[i]) for i in range(0, len(flat), 2))
 
     def __len__(self) -> int:
-        return len(self._flat) // 2
+        return self._count
 
     def __getitem__(self, index: int) -> Bullet:
         return tuple(self)[index]
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Summary):
-            return self._flat == other._flat
+            return (self._packed, self._count) == (other._packed, other._count)
         return isinstance(other, tuple) and tuple(self) == other
 
     def __hash__(self) -> int:
-        return hash(self._flat)
+        return hash(self._packed)
 
     def __repr__(self) -> str:
         return f"Summary({list(self)!r})"
 
     def __reduce__(self):
-        return (Summary, (self._flat,))
+        return (_unpack_summary, (self._packed, self._count))
+
+
+def _unpack_summary(packed: str, count: int) -> Summary:
+    summary = Summary.__new__(Summary)
+    summary._packed, summary._count = packed, count
+    return summary
 
 
 @dataclass(frozen=True)

@@ -298,6 +298,9 @@ def _check_front_matter(data: dict, block: str, first_line: int, path: str, prob
                 problems.append(Problem(path, line, f"'{key}' must be text, got {_yaml_type(value)} "
                                                     "(quote it)"))
                 continue
+            if key == "title" and not clean_text(value).strip():
+                problems.append(Problem(path, line, "'title' must not be empty (leave it out to use the heading)"))
+                continue
             if key == "lang" and not re.fullmatch(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*", value):
                 problems.append(Problem(path, line, f"'lang' must be a language tag such as 'ko' or 'en', got {value[:40]!r}"))
                 continue

@@ -165,15 +165,18 @@ class SiteWriter:
 
     def _commit(self) -> None:
         self._forget_state()  # a commit cut short must not leave keys that claim its pages are current
-        if not self.output_dir.exists():
-            os.rename(self.stage_dir, self.output_dir)
-        else:
-            stale = sorted(set(self._previous or _walk_files(self.output_dir)) - set(self.produced), reverse=True)
-            with _interrupts_deferred():
-                for rel in self._staged:
-                    _move_into_place(self.stage_dir / rel, self.output_dir / rel)
-                for rel in stale:
-                    _remove_file(self.output_dir, rel)
+        try:
+            if not self.output_dir.exists():
+                os.rename(self.stage_dir, self.output_dir)
+            else:
+                stale = sorted(set(self._previous or _walk_files(self.output_dir)) - set(self.produced), reverse=True)
+                with _interrupts_deferred():
+                    for rel in self._staged:
+                        _move_into_place(self.stage_dir / rel, self.output_dir / rel)
+                    for rel in stale:
+                        _remove_file(self.output_dir, rel)
+        except OSError as exc:
+            raise OutputError(f"cannot move the new files into {self.output_dir}: {exc.strerror or exc}") from exc
         self._save_state()
 
     def _load_state(self) -> dict[str, str]:

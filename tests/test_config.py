@@ -94,3 +94,8 @@ def test_search_needs_paper_pages():
         "site.toml:1: error: search = true needs paper_pages = true (search results are paper pages); "
         "set search = false or turn paper pages back on"]
     assert parse_config(BASE + "paper_pages = false\nsearch = false\n", "site.toml", Path("/srv/site")).paper_pages is False
+
+
+def test_output_dir_may_not_hold_the_cache(tmp_path):
+    (message,) = errors(BASE + 'output_dir = "public"\ncache_dir = "public/.cache"\n', tmp_path)
+    assert message.startswith("site.toml:3: error: output dir") and ".cache" in message
