@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 
 import jinja2
 
@@ -69,6 +70,8 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     check_output_dir(config, output_dir)
 
     sources, problems = find_sources(config.content_dir, config.root)
+    if errors_in(problems):
+        raise BuildError(problems)
     signature = build_signature(config, output_dir, drafts, sources) if use_cache else ""
     record = load_fresh_record(config, output_dir, signature)
     if record is not None:  # nothing changed since the last good build: nothing to do
@@ -88,7 +91,7 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
         forget_fresh_record(config, output_dir)  # until this build succeeds, the output is not known good
-        with SiteWriter(output_dir, config.cache_dir if use_cache else None) as writer:
+        with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache) as writer:
             write_outputs(writer, config, site_files(env, config, site))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 stage_search_index(config, writer)
@@ -182,7 +185,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     """
-    theme = make_key(code_fingerprint(), theme_fingerprint(config), repr(config))
+    theme = make_key(code_fingerprint(), theme_fingerprint(config), repr(config), repr(env.globals["site"]))
     pages = index_pages(site, config.paginate)
     for number in range(1, len(pages) + 1):
         key = make_key(theme, number, len(pages), *(d.digest_hash for d in pages[number - 1]))
@@ -234,7 +237,7 @@ def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, .
 def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str,
                    contents: dict[str, str]) -> Iterator[tuple]:
     """Yield the RSS and Atom feeds of one tag's newest digests, as keyed outputs."""
-    home = config.base_url + tag.path
+    home = config.base_url + quote(tag.path, safe="/")
     info = FeedInfo(title=f"{config.title} · {tag.name}", description=config.description or config.title,
                     home_url=home, rss_url=home + "feed.xml", atom_url=home + "atom.xml")
     digests = tag.digests[: config.feed_limit]

@@ -28,6 +28,31 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+RECORDS_KEPT = 8  # records of the most recent outputs (check and deploy build into temporary ones)
+
+
+def write_pickle(path: Path, value: object) -> None:
+    """Write value to path atomically; a failure is harmless, so it is ignored (caches only speed things up)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def prune_records(folder: Path, pattern: str, keep: int = RECORDS_KEPT) -> None:
+    """Remove all but the keep newest files matching pattern in folder."""
+    try:
+        found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in found[keep:]:
+            path.unlink()
+    except OSError:
+        pass
+
+
 SHARDS = 16  # one edit rewrites one shard, not the whole cache
 
 
@@ -104,13 +129,5 @@ class ParseCache:
             shard = shard_of(rel)
             if shard in shards:
                 shards[shard][rel] = entry
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            for shard, entries in shards.items():
-                path = self.folder / f"{shard:02d}.pickle"
-                tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-                with open(tmp, "wb") as handle:
-                    pickle.dump((self.key, entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, path)
-        except OSError:
-            pass
+        for shard, entries in shards.items():
+            write_pickle(self.folder / f"{shard:02d}.pickle", (self.key, entries))

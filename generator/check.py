@@ -123,7 +123,10 @@ def find_broken_links(output_dir: Path, base_path: str = "/", base_url: str | No
 
 def check_link(index: SiteIndex, page: str, url: str, base_path: str, base_url: str | None) -> str | None:
     """Return why url, found on page, is a broken internal link, or None if it is fine or external."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "not a valid URL"
     if parts.scheme in _SKIPPED_SCHEMES:
         return None
     if parts.scheme or parts.netloc:
@@ -231,7 +234,11 @@ def _feed_link_problems(index: SiteIndex, name: str, text: str, what: str, url: 
     if isinstance(content, str):
         base_path = urlsplit(base_url).path or "/"
         for link in scan_html(content).links:
-            parts = urlsplit(link.url)
+            try:
+                parts = urlsplit(link.url)
+            except ValueError:
+                problems.append(Problem(name, line, f"{what} {url!r}: content has an invalid URL {link.url!r}"))
+                continue
             if parts.scheme in _SKIPPED_SCHEMES:
                 continue
             if not (parts.scheme and parts.netloc):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_CONFIG, Config, load_config
-from .model import BuildError, Problem
+from .model import BuildError, Problem, errors_in
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,13 +22,16 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except BuildError as exc:
         print_problems(exc.problems)
-        errors = sum(1 for p in exc.problems if p.level == "error")
+        errors = len(errors_in(exc.problems))
         kept = "; the last good output was left as it was" if args.command in ("build", "serve") else ""
         print(f"failed: {errors} error{'s' if errors != 1 else ''}{kept}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # the machine said no (permissions, a full disk) somewhere no stage expected it
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -87,6 +90,7 @@ def print_problems(problems: list[Problem]) -> None:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    """Return the site config the arguments name, with --base-url applied."""
     config = load_config(args.config)
     if getattr(args, "base_url", None):
         config = config.with_base_url(args.base_url)
@@ -94,6 +98,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    """Build the site; print warnings and the summary line."""
     from .build import build
 
     config = _config(args)
@@ -104,12 +109,14 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    """Serve the site with live reload until Ctrl-C."""
     from .serve import serve
 
     return serve(_config(args), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open)
 
 
 def run_init(args: argparse.Namespace) -> int:
+    """Create a new site in the given folder."""
     from .scaffold import init_site
 
     for line in init_site(args.directory):
@@ -118,6 +125,7 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    """Create a digest skeleton for a day."""
     from .scaffold import new_digest
 
     path = new_digest(load_config(args.config), args.date)
@@ -126,15 +134,17 @@ def run_new(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    """Build into a temporary folder and report broken links and feed problems."""
     from .check import check_site
 
     problems, summary = check_site(_config(args), drafts=args.drafts)
     print_problems(problems)
     print(summary)
-    return 1 if any(p.level == "error" for p in problems) else 0
+    return 1 if errors_in(problems) else 0
 
 
 def run_deploy(args: argparse.Namespace) -> int:
+    """Build and publish the site as a commit on a git branch."""
     from .deploy import deploy
 
     result = deploy(_config(args), remote=args.remote, branch=args.branch, message=args.message,

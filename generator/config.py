@@ -175,7 +175,10 @@ def _check_output_dir(out: Path, root: Path, content: Path, templates: Path, cac
 
 
 def _check_base_url(url: str) -> str | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"'base_url' must be an http(s) URL such as 'https://user.github.io/repo/', got {url!r}"
     if re.search(r"[\s\"'<>\\`]", url) or parts.query or parts.fragment:

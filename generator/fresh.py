@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import code_fingerprint
+from .cache import code_fingerprint, prune_records, write_pickle
 from .config import Config
 from .load import Source
 from .model import Problem
@@ -68,15 +67,8 @@ def load_fresh_record(config: Config, output_dir: Path, signature: str) -> Build
 
 def save_fresh_record(config: Config, output_dir: Path, record: BuildRecord) -> None:
     """Remember a good build; a failure to write is harmless (the next build just works harder)."""
-    path = record_path(config, output_dir)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as handle:
-            pickle.dump(record, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_pickle(record_path(config, output_dir), record)
+    prune_records(config.cache_dir, "fresh-*.pickle")
 
 
 def forget_fresh_record(config: Config, output_dir: Path) -> None:

@@ -31,11 +31,11 @@ def find_sources(content_dir: Path, shown_root: Path) -> tuple[list[Source], lis
     """Return the digest files under content_dir, sorted by path, and what was refused."""
     problems: list[Problem] = []
     if not content_dir.is_dir():
-        return [], [Problem(_shown(content_dir, shown_root), 1, "content dir does not exist")]
+        return [], [Problem(shown_path(content_dir, shown_root), 1, "content dir does not exist")]
     real_root = content_dir.resolve()
     sources = []
     def unreadable(exc: OSError) -> None:  # a folder left out silently would delete its pages
-        problems.append(Problem(_shown(Path(exc.filename or content_dir), shown_root), 1,
+        problems.append(Problem(shown_path(Path(exc.filename or content_dir), shown_root), 1,
                                 f"cannot read folder: {exc.strerror or exc}"))
 
     for dirpath, dirnames, filenames in os.walk(content_dir, onerror=unreadable):
@@ -43,7 +43,7 @@ def find_sources(content_dir: Path, shown_root: Path) -> tuple[list[Source], lis
         for name in list(dirnames):
             if is_ignored(name) or (here / name).is_symlink():
                 if (here / name).is_symlink():
-                    problems.append(Problem(_shown(here / name, shown_root), 1,
+                    problems.append(Problem(shown_path(here / name, shown_root), 1,
                                             "symlinked folder in content dir skipped", "warning"))
                 dirnames.remove(name)
         dirnames.sort()
@@ -51,7 +51,7 @@ def find_sources(content_dir: Path, shown_root: Path) -> tuple[list[Source], lis
             if not name.endswith(".md") or is_ignored(name):
                 continue
             path = here / name
-            shown = _shown(path, shown_root)
+            shown = shown_path(path, shown_root)
             try:
                 outside = path.is_symlink() and not path.resolve().is_relative_to(real_root)
             except (OSError, RuntimeError):  # a loop of symlinks
@@ -81,7 +81,8 @@ def read_source(source: Source) -> tuple[bytes | None, list[Problem]]:
     return data, []
 
 
-def _shown(path: Path, root: Path) -> str:
+def shown_path(path: Path, root: Path) -> str:
+    """Return how messages name path: relative to root where it is inside it."""
     try:
         return path.relative_to(root).as_posix()
     except ValueError:

@@ -179,8 +179,11 @@ def safe_url(url: str, *, images: bool = False) -> str | None:
     candidate = html.unescape(url).strip()
     if not candidate or re.search(r"[\x00-\x20\x7f\"'<>\\`]", candidate):
         return None
-    scheme = urlsplit(candidate).scheme.lower()
-    if scheme in ("http", "https") and urlsplit(candidate).netloc:
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:  # an unbalanced [ in the host, say
+        return None
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
         return candidate
     if images and re.match(r"data:image/(png|gif|jpeg|webp);base64,[A-Za-z0-9+/=]+$", candidate, re.I):
         return candidate

@@ -114,7 +114,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
     for lineno, line in enumerate(lines[body_start:], start=body_start + 1):
         target = paper.extra if paper else intro
         if fence is not None:
-            _append_extra(paper, intro, line)
+            target.append(line)
             if line.strip().startswith(fence):
                 fence = None
             continue
@@ -122,7 +122,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
         if fence_match:
             fence = fence_match.group(1)
             in_bullet = False
-            _append_extra(paper, intro, line)
+            target.append(line)
             continue
         first = line[:1]
         if first == "#":
@@ -429,7 +429,7 @@ def _paper_field(paper: _PaperDraft, line: str, lineno: int, report) -> bool:
         match = _VOTE.match(line)
         if match:
             raw = match.group(1)
-            if raw.isascii() and raw.isdigit():
+            if raw.isascii() and raw.isdigit() and len(raw) <= 12:
                 paper.votes = int(raw)
             else:
                 report(lineno, f"Vote must be a non-negative integer, got {raw[:40]!r}")
@@ -515,7 +515,3 @@ def _dedent_continuation(text: str) -> str:
     first, _, rest = text.partition("\n")
     body = [line[2:] if line.startswith("  ") else line.lstrip("\t") for line in rest.split("\n")]
     return first + "\n\n" + "\n".join(body) if body and _BULLET.match(body[0].lstrip()) else first + "\n" + "\n".join(body)
-
-
-def _append_extra(paper: _PaperDraft | None, intro: list[str], line: str) -> None:
-    (paper.extra if paper else intro).append(line)

@@ -11,8 +11,8 @@ import html
 import math
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator
+from urllib.parse import quote
 from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
@@ -124,8 +124,6 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
     env.globals.update(url=url, abs_url=abs_url, asset=asset)
     env.globals["t"] = LABELS.get(config.language.split("-")[0].lower(), LABELS["en"])
     env.filters["html"] = Markup  # for fragments the parser already sanitized
-    env.filters["date_ko"] = lambda d: f"{d.year}년 {d.month}월 {d.day}일"
-    env.filters["isodate"] = lambda d: d.isoformat()
     set_site_globals(env, config, site)
     return env
 
@@ -159,8 +157,8 @@ def digest_description(digest: Digest) -> str:
     """Return a one-line description of a digest for cards and feeds."""
     if digest.description:
         return digest.description
-    titles = ", ".join(p.title for p in digest.top_papers(3))
-    return f"{len(digest.papers)} papers: {titles}" if titles else digest.title
+    titles = " · ".join(p.title for p in digest.top_papers(3))
+    return titles or digest.title
 
 
 def render_digest_page(env: jinja2.Environment, site: Site, index: int) -> str:
@@ -177,7 +175,7 @@ def render_digest_page(env: jinja2.Environment, site: Site, index: int) -> str:
             path=digest.path,
             title=digest.title,
             description=digest_description(digest),
-            image=top[0].thumbnail if top else None,
+            image=_card_image(top[0].thumbnail if top else None),
             lang=digest.lang,
             kind="article",
         ),
@@ -249,7 +247,7 @@ def render_paper_page(env: jinja2.Environment, entry: PaperEntry) -> str:
         entry=entry,
         paper=paper,
         tags=tags,
-        page=PageMeta(path=entry.path, title=paper.title, image=paper.thumbnail, kind="article",
+        page=PageMeta(path=entry.path, title=paper.title, image=_card_image(paper.thumbnail), kind="article",
                       description=_plain_summary(entry), lang=entry.appearances[-1].digest.lang),
     )
 
@@ -332,11 +330,16 @@ def render_sitemap(config: Config, paths: list[tuple[str, str | None]]) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for path, lastmod in paths:
-        loc = xml_escape(config.base_url + path)
+        loc = xml_escape(config.base_url + quote(path, safe="/"))
         mod = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
         lines.append(f"  <url><loc>{loc}</loc>{mod}</url>")
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
+
+
+def _card_image(url: str | None) -> str | None:
+    """Return url if social cards can use it (http(s), not an inline data: image)."""
+    return url if url and url.startswith(("https://", "http://")) else None
 
 
 def render_robots(config: Config) -> str:

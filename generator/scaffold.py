@@ -18,7 +18,9 @@ import frontmatter
 
 from . import __version__
 from .config import Config
+from .load import find_sources, shown_path
 from .model import BuildError, Problem
+from .parse import path_date
 
 SAMPLE_DATE = "2024-01-15"  # in the past, so `digest new` for today never meets the sample
 ALLOWED_IN_NEW_SITE = {".git"}  # `git init` first, then `digest init .`
@@ -88,12 +90,10 @@ def digest_date(config: Config, date: str | None) -> dt.date:
 
 
 def existing_digest(config: Config, day: dt.date) -> Path | None:
-    """Return the digest file already written for day, flat or nested, if any."""
-    for rel in (f"{day.isoformat()}.md", f"{day:%Y/%m/%d}.md"):
-        path = config.content_dir / rel
-        if path.exists():
-            return path
-    return None
+    """Return the digest file already written for day (by its file name, any layout), if any."""
+    sources, _ = find_sources(config.content_dir, config.root)
+    wanted = (day.year, day.month, day.day)
+    return next((s.path for s in sources if path_date(s.rel) == wanted), None)
 
 
 def skeleton(config: Config, day: dt.date) -> str:
@@ -120,21 +120,14 @@ def new_digest(config: Config, date: str | None) -> Path:
     day = digest_date(config, date)
     found = existing_digest(config, day)
     if found is not None:
-        raise BuildError([Problem(_shown(found, config), 1, f"a digest for {day} already exists; not overwritten")])
+        raise BuildError([Problem(shown_path(found, config.root), 1, f"a digest for {day} already exists; not overwritten")])
     path = config.content_dir / f"{day.isoformat()}.md"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "x", encoding="utf-8", newline="\n") as handle:
             handle.write(skeleton(config, day))
     except FileExistsError:
-        raise BuildError([Problem(_shown(path, config), 1, f"a digest for {day} already exists; not overwritten")]) from None
+        raise BuildError([Problem(shown_path(path, config.root), 1, f"a digest for {day} already exists; not overwritten")]) from None
     except OSError as exc:
-        raise BuildError([Problem(_shown(path, config), 1, f"cannot write: {exc.strerror or exc}")]) from None
+        raise BuildError([Problem(shown_path(path, config.root), 1, f"cannot write: {exc.strerror or exc}")]) from None
     return path
-
-
-def _shown(path: Path, config: Config) -> str:
-    try:
-        return path.relative_to(config.root).as_posix()
-    except ValueError:
-        return str(path)

@@ -280,7 +280,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
 
     def _livereload(self, query: str, head: bool) -> None:
         epoch = parse_qs(query).get("epoch", ["0"])[0]
-        state = self.server.rebuilder.wait_for_epoch_change(int(epoch) if epoch.isdigit() else 0, POLL_SECONDS)
+        state = self.server.rebuilder.wait_for_epoch_change(int(epoch) if epoch.isascii() and epoch.isdigit() else 0, POLL_SECONDS)
         body = json.dumps({"epoch": state.epoch, "ok": state.ok, "building": state.building,
                            "problems": list(state.problems)}).encode()
         self._send(HTTPStatus.OK, body, "application/json", head=head)
@@ -409,6 +409,9 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
             say(f"rebuild failed: {len(errors)} error{'s' if len(errors) != 1 else ''}; "
                 "still serving the last good site")
             return [scrub(str(p)) for p in errors]
+        except (OSError, ValueError) as exc:  # a folder that vanished mid-build, say: shown without local paths
+            say(scrub(f"rebuild failed: {exc}"))
+            return [scrub(f"error: {exc}")]
         served[0] = Served(site_dir, _one_slash(now.base_path))
         for problem in report.warnings:
             say(scrub(str(problem)))

@@ -20,6 +20,8 @@ import signal
 import threading
 from pathlib import Path
 
+from .cache import prune_records, write_pickle
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - not on POSIX
@@ -35,7 +37,7 @@ class OutputError(Exception):
 class SiteWriter:
     """Stage a site's new and changed files, then move them into output_dir all at once."""
 
-    def __init__(self, output_dir: Path, state_dir: Path | None = None):
+    def __init__(self, output_dir: Path, state_dir: Path | None = None, trust_state: bool = True):
         self.output_dir = Path(output_dir).absolute()
         self._output = str(self.output_dir)
         parent, name = self.output_dir.parent, self.output_dir.name
@@ -51,6 +53,7 @@ class SiteWriter:
         self._folded: set[str] = set()
         self._previous: dict[str, str] = {}
         self._lock_file = None
+        self._trust_state = trust_state
 
     # --- the build's side ---------------------------------------------------------------
 
@@ -59,14 +62,29 @@ class SiteWriter:
             raise OutputError(f"output dir {self.output_dir} is a symlink; refusing to replace it")
         if self.output_dir.exists() and not self.output_dir.is_dir():
             raise OutputError(f"output path {self.output_dir} exists and is not a folder")
-        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.lock_path, "a+b")
-        if fcntl is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
-        remove_leftovers(self.output_dir)
-        self.stage_dir.mkdir()
-        self._previous = self._load_state() if self.output_dir.is_dir() else {}
+        try:
+            self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.lock_path, "a+b")
+            if fcntl is not None:
+                fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            remove_leftovers(self.output_dir)
+            self._previous = self._load_state() if self.output_dir.is_dir() and self._trust_state else {}
+            if not self._previous and not _made_by_us(self.output_dir):
+                raise OutputError(f"output dir {self.output_dir} is not empty and was not made by digest build; "
+                                  "a build removes every file in it that it did not make, so empty it or choose another")
+            self.stage_dir.mkdir()
+        except OSError as exc:
+            self._release()
+            raise OutputError(f"cannot prepare the output dir {self.output_dir}: {exc.strerror or exc}") from exc
+        except OutputError:
+            self._release()
+            raise
         return self
+
+    def _release(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
 
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
@@ -75,8 +93,7 @@ class SiteWriter:
         finally:
             shutil.rmtree(self.stage_dir, ignore_errors=True)
             shutil.rmtree(self.full_dir, ignore_errors=True)
-            if self._lock_file is not None:
-                self._lock_file.close()
+            self._release()
 
     def is_current(self, rel: str, key: str) -> bool:
         """Return whether rel was built from the same inputs last time and is still there (then keep it)."""
@@ -139,14 +156,17 @@ class SiteWriter:
             return self.stage_dir
         shutil.rmtree(self.full_dir, ignore_errors=True)
         staged = set(self._staged)
-        for rel in self.produced:
-            target = self.full_dir / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            source = (self.stage_dir if rel in staged else self.output_dir) / rel
-            try:
-                os.link(source, target)
-            except OSError:
-                shutil.copyfile(source, target)
+        try:
+            for rel in self.produced:
+                target = self.full_dir / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                source = (self.stage_dir if rel in staged else self.output_dir) / rel
+                try:
+                    os.link(source, target)
+                except OSError:
+                    shutil.copyfile(source, target)
+        except OSError as exc:
+            raise OutputError(f"cannot assemble the new site for indexing: {exc.strerror or exc}") from exc
         return self.full_dir
 
     # --- inside ---------------------------------------------------------------------------
@@ -195,16 +215,17 @@ class SiteWriter:
                 self.state_path.unlink()
 
     def _save_state(self) -> None:
-        if self.state_path is None:
-            return
-        try:
-            self.state_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.state_path.with_name(self.state_path.name + f".{os.getpid()}.tmp")
-            with open(tmp, "wb") as handle:
-                pickle.dump(self.produced, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.state_path)
-        except OSError:
-            pass
+        if self.state_path is not None:
+            write_pickle(self.state_path, self.produced)
+            prune_records(self.state_path.parent, "output-*.pickle")
+
+
+def _made_by_us(output_dir: Path) -> bool:
+    """Return whether output_dir is missing, empty (but for kept entries) or holds a digest build."""
+    if not output_dir.is_dir():
+        return True
+    names = {entry.name for entry in output_dir.iterdir()} - set(KEPT_ENTRIES)
+    return not names or {".nojekyll", "sitemap.xml", "404.html"} <= names
 
 
 def remove_leftovers(output_dir: Path) -> None:
@@ -213,7 +234,8 @@ def remove_leftovers(output_dir: Path) -> None:
     if not parent.is_dir():
         return
     for entry in parent.iterdir():
-        if entry.name.startswith((f".{name}.tmp-", f".{name}.full-")) and entry.is_dir() and not entry.is_symlink():
+        if (entry.name.startswith((f".{name}.tmp-", f".{name}.full-", f".{name}.pagefind-"))
+                and entry.is_dir() and not entry.is_symlink()):
             shutil.rmtree(entry, ignore_errors=True)
 
 

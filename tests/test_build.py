@@ -305,3 +305,53 @@ def test_site_without_paper_pages_has_no_links_to_them(tmp_path):
     for page in config.output_dir.rglob("*.html"):
         assert "/papers/" not in page.read_text(), page
     assert find_broken_links(config.output_dir, "/", "https://example.org/") == []
+
+
+def test_foreign_nonempty_output_dir_is_refused_and_left_alone(small_site, tmp_path):
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.tex").write_text("precious")
+    with pytest.raises(BuildError) as caught:
+        build(small_site, output_dir=documents)
+    assert "is not empty and was not made by digest build" in str(caught.value)
+    assert (documents / "thesis.tex").read_text() == "precious"
+    assert sorted(p.name for p in documents.iterdir()) == ["thesis.tex"]
+
+
+def test_output_dir_holding_only_a_git_checkout_is_fine(small_site, tmp_path):
+    out = tmp_path / "gh-pages"
+    (out / ".git").mkdir(parents=True)
+    build(small_site, output_dir=out)
+    assert (out / "index.html").is_file() and (out / ".git").is_dir()
+
+
+def test_unparsable_urls_and_huge_votes_are_reported_not_raised(small_site):
+    text = digest_text("2024-03-16").replace("https://arxiv.org/abs/2403.00001", "http://[x").replace(
+        "Vote: 39", "Vote: " + "9" * 5000)
+    (small_site.content_dir / "2024-03-16.md").write_text(text)
+    with pytest.raises(BuildError) as caught:
+        build(small_site)
+    messages = [str(p) for p in caught.value.problems]
+    assert any("paper link is not an http(s) URL and was dropped" in m for m in messages), messages
+    assert any("error: Vote must be a non-negative integer" in m for m in messages), messages
+
+
+def test_cached_build_after_a_no_cache_build_is_still_correct(small_site, tmp_path):
+    build(small_site)
+    path = small_site.content_dir / "2024-03-13.md"
+    original = path.read_text()
+    path.write_text(original.replace("첫 번째 요약", "잠깐 바뀐 요약"))
+    build(small_site, use_cache=False)
+    path.write_text(original)
+    build(small_site)
+    build(small_site, output_dir=tmp_path / "clean", use_cache=False)
+    assert tree_hashes(small_site.output_dir) == tree_hashes(tmp_path / "clean")
+
+
+def test_refused_file_fails_even_when_nothing_else_changed(small_site, tmp_path):
+    build(small_site)
+    secret = tmp_path / "secret.md"
+    secret.write_text(digest_text("2024-03-20"))
+    (small_site.content_dir / "2024-03-20.md").symlink_to(secret)
+    with pytest.raises(BuildError):
+        build(small_site)

