@@ -30,7 +30,7 @@ from .render import (also_on, set_site_globals, digest_description, index_pages,
                      render_robots, render_search_page, render_sitemap, render_tag_page, render_tags_index,
                      render_top)
 from .theme import static_files, theme_fingerprint
-from .search import SearchError, pagefind_executable, stage_search_index
+from .search import BUNDLE_DIR, SearchError, pagefind_executable, stage_search_index
 from .workers import fork_map
 from .write import OutputError, SiteWriter
 
@@ -94,7 +94,8 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache) as writer:
             write_outputs(writer, config, site_files(env, config, site))
             if config.search and site.papers:  # index the finished new site before it is moved into place
-                stage_search_index(config, writer)
+                if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
+                    stage_search_index(config, writer)
     except BuildError as exc:  # a template error in a build worker
         raise BuildError(problems + exc.problems) from None
     except SearchError as exc:

@@ -330,11 +330,14 @@ def render_sitemap(config: Config, paths: list[tuple[str, str | None]]) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for path, lastmod in paths:
-        loc = xml_escape(config.base_url + quote(path, safe="/"))
+        loc = xml_escape(config.base_url + (path if _URL_SAFE.match(path) else quote(path, safe="/")))
         mod = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
         lines.append(f"  <url><loc>{loc}</loc>{mod}</url>")
     lines.append("</urlset>")
     return "\n".join(lines) + "\n"
+
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9/._~-]*\Z")
 
 
 def _card_image(url: str | None) -> str | None:

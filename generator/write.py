@@ -150,6 +150,25 @@ class SiteWriter:
             if path.is_file() and not path.is_symlink():
                 self.write(f"{rel_dir}/{path.relative_to(source).as_posix()}", path.read_bytes())
 
+    def changed_under(self, prefix: str) -> bool:
+        """Return whether any file under prefix is new, changed or gone since the last build (True if unknown)."""
+        if not self._previous:
+            return True
+        return (any(rel.startswith(prefix) for rel in self._staged)
+                or any(rel.startswith(prefix) and rel not in self.produced for rel in self._previous))
+
+    def keep_tree(self, rel_dir: str) -> bool:
+        """Keep the last output's files under rel_dir as they are; return False if it has none."""
+        root = self.output_dir / rel_dir
+        if not root.is_dir() or root.is_symlink():
+            return False
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                rel = f"{rel_dir}/{path.relative_to(root).as_posix()}"
+                self._claim(rel)
+                self.record(rel, "", False)
+        return True
+
     def full_tree(self) -> Path:
         """Return a folder holding the whole new site (hard links), for tools that read a site."""
         if not self.output_dir.is_dir():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from conftest import DEFAULT_SITE_TOML, offline_routes, serve_dir, write_site
+from conftest import DEFAULT_SITE_TOML, digest_text, offline_routes, serve_dir, write_site
 from generator.build import build
 
 pytest.importorskip("pagefind_bin", reason="search needs pagefind-bin")
@@ -116,3 +116,23 @@ def test_site_without_papers_builds_no_search(tmp_path):
     assert (out / "index.html").is_file()
     assert not (out / "search").exists() and not (out / "pagefind").exists()
     assert 'role="search"' not in (out / "index.html").read_text(encoding="utf-8")
+
+
+def test_index_is_rebuilt_only_when_a_paper_page_changed(tmp_path, monkeypatch):
+    from generator import build as build_module
+
+    config = write_site(tmp_path / "s", {"2024-03-13.md": digest_text("2024-03-13")},
+                        DEFAULT_SITE_TOML.replace("search = false", "search = true"))
+    build(config)
+    runs = []
+    real = build_module.stage_search_index
+    monkeypatch.setattr(build_module, "stage_search_index", lambda c, w: runs.append(1) or real(c, w))
+    templates = config.root / "templates"
+    templates.mkdir()
+    (templates / "404.html").write_text('{% extends "base.html" %}{% block content %}<p>gone</p>{% endblock %}\n')
+    build(config)  # only the 404 page changed: the index is kept as it is
+    assert runs == [] and (config.output_dir / "pagefind" / "pagefind-ui.js").is_file()
+    path = config.content_dir / "2024-03-13.md"
+    path.write_text(path.read_text().replace("첫 번째 요약", "새 요약"))
+    build(config)
+    assert runs == [1]
