@@ -5,7 +5,6 @@ Read top to bottom, this module is the whole pipeline; each stage lives in its o
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
 import traceback
@@ -13,20 +12,20 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
 import jinja2
 
 from . import cache as cache_mod
-from .cache import code_fingerprint
+from .cache import code_fingerprint, make_key
 from .config import Config, check_output_dir
 from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
-from .feeds import FeedInfo, FeedItem, render_atom, render_json_feed, render_rss
+from .feeds import feed_files, tag_feed_files
 from .load import Source, find_sources, read_source
-from .model import BuildError, Digest, Problem, Site, Tag, build_site, errors_in
+from .model import Digest, Site, build_site
+from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
-from .render import (also_on, set_site_globals, digest_description, index_pages, index_path, iter_paths, make_env, render_archive,
-                     render_digest_page, render_feed_content, render_index_page, render_not_found, render_paper_page,
+from .render import (also_on, set_site_globals, index_pages, index_path, iter_paths, make_env, render_archive,
+                     render_digest_page, render_index_page, render_not_found, render_paper_page,
                      render_robots, render_search_page, render_sitemap, render_tag_page, render_tags_index,
                      render_top)
 from .theme import static_files, theme_fingerprint
@@ -222,43 +221,6 @@ def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[
         yield rel, path.read_bytes()
 
 
-def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...], theme: str,
-               contents: dict[str, str]) -> Iterator[tuple]:
-    """Yield the site's RSS, Atom and JSON feeds of the given digests, as keyed outputs."""
-    base = config.base_url
-    info = FeedInfo(title=config.title, description=config.description, home_url=base,
-                    rss_url=base + "feed.xml", atom_url=base + "atom.xml", json_url=base + "feed.json")
-    items = functools.cache(partial(feed_items, env, config, digests, contents))
-    key = make_key(theme, *(d.digest_hash for d in digests))
-    yield "feed.xml", key, lambda: render_rss(config, info, items())
-    yield "atom.xml", key, lambda: render_atom(config, info, items())
-    yield "feed.json", key, lambda: render_json_feed(config, info, items())
-
-
-def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str,
-                   contents: dict[str, str]) -> Iterator[tuple]:
-    """Yield the RSS and Atom feeds of one tag's newest digests, as keyed outputs."""
-    home = config.base_url + quote(tag.path, safe="/")
-    info = FeedInfo(title=f"{config.title} · {tag.name}", description=config.description or config.title,
-                    home_url=home, rss_url=home + "feed.xml", atom_url=home + "atom.xml")
-    digests = tag.digests[: config.feed_limit]
-    items = functools.cache(partial(feed_items, env, config, digests, contents))
-    key = make_key(theme, tag.name, *(d.digest_hash for d in digests))
-    yield tag.path + "feed.xml", key, lambda: render_rss(config, info, items())
-    yield tag.path + "atom.xml", key, lambda: render_atom(config, info, items())
-
-
-def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
-               contents: dict[str, str]) -> list[FeedItem]:
-    """Return the feed entries of digests, rendering each digest's content once per build."""
-    items = []
-    for digest in digests:
-        if digest.path not in contents:
-            contents[digest.path] = render_feed_content(env, digest)
-        items.append(FeedItem(digest, config.base_url + digest.path, contents[digest.path], digest_description(digest)))
-    return items
-
-
 def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple]) -> None:
     """Write every output; keyed pages are rendered (in parallel) only when their key changed."""
     pending = []
@@ -278,11 +240,6 @@ def render_share(writer: SiteWriter, config: Config, outputs: list[tuple]) -> li
         return [writer.stage(rel, make()) for rel, _, make in outputs]
     except jinja2.TemplateError as exc:
         raise BuildError([template_problem(exc, config)]) from None
-
-
-def make_key(*parts: object) -> str:
-    """Return a short hash of parts: what a page was built from."""
-    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
 def template_problem(exc: jinja2.TemplateError, config: Config) -> Problem:

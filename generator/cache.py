@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from . import __version__
-from .model import Digest, Problem
+from .model import Digest
+from .problems import Problem
 
 _FORMAT = 1
 
@@ -26,6 +27,11 @@ def code_fingerprint() -> str:
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def make_key(*parts: object) -> str:
+    """Return a short hash of parts: what a page was built from."""
+    return hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
 
 
 RECORDS_KEPT = 8  # records of the most recent outputs (check and deploy build into temporary ones)

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from .config import Config
-from .model import Problem
+from .problems import Problem
 
 # attributes that hold a URL, by tag ("*": any tag)
 _URL_ATTRS = {

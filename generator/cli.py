@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import DEFAULT_CONFIG, Config, load_config
-from .model import BuildError, Problem, errors_in
+from .problems import BuildError, Problem, errors_in
 
 
 def main(argv: list[str] | None = None) -> int:

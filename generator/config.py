@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .model import BuildError, Problem
+from .problems import BuildError, Problem
 
 DEFAULT_CONFIG = "site.toml"
 

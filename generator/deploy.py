@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import Config
-from .model import BuildError, Problem
+from .problems import BuildError, Problem
 
 DEFAULT_IDENTITY = {"GIT_AUTHOR_NAME": "paper-digest", "GIT_AUTHOR_EMAIL": "paper-digest@localhost",
                     "GIT_COMMITTER_NAME": "paper-digest", "GIT_COMMITTER_EMAIL": "paper-digest@localhost"}

@@ -7,15 +7,24 @@ gives the same bytes and feed readers never see an item twice.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urljoin
+from typing import TYPE_CHECKING, Iterator
+from urllib.parse import quote, urljoin
 
+import jinja2
+
+from .cache import make_key
 from .config import Config
 from .markup import XML_ILLEGAL
-from .model import Digest
+from .model import Digest, Tag
+from .render import digest_description, render_feed_content
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _RELATIVE_URL = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
@@ -120,3 +129,40 @@ def render_json_feed(config: Config, info: FeedInfo, items: list[FeedItem]) -> b
     if config.author:
         feed["authors"] = [{"name": config.author}]
     return (json.dumps(feed, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...], theme: str,
+               contents: dict[str, str]) -> Iterator[tuple]:
+    """Yield the site's RSS, Atom and JSON feeds of the given digests, as keyed outputs."""
+    base = config.base_url
+    info = FeedInfo(title=config.title, description=config.description, home_url=base,
+                    rss_url=base + "feed.xml", atom_url=base + "atom.xml", json_url=base + "feed.json")
+    items = functools.cache(functools.partial(feed_items, env, config, digests, contents))
+    key = make_key(theme, *(d.digest_hash for d in digests))
+    yield "feed.xml", key, lambda: render_rss(config, info, items())
+    yield "atom.xml", key, lambda: render_atom(config, info, items())
+    yield "feed.json", key, lambda: render_json_feed(config, info, items())
+
+
+def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str,
+                   contents: dict[str, str]) -> Iterator[tuple]:
+    """Yield the RSS and Atom feeds of one tag's newest digests, as keyed outputs."""
+    home = config.base_url + quote(tag.path, safe="/")
+    info = FeedInfo(title=f"{config.title} · {tag.name}", description=config.description or config.title,
+                    home_url=home, rss_url=home + "feed.xml", atom_url=home + "atom.xml")
+    digests = tag.digests[: config.feed_limit]
+    items = functools.cache(functools.partial(feed_items, env, config, digests, contents))
+    key = make_key(theme, tag.name, *(d.digest_hash for d in digests))
+    yield tag.path + "feed.xml", key, lambda: render_rss(config, info, items())
+    yield tag.path + "atom.xml", key, lambda: render_atom(config, info, items())
+
+
+def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
+               contents: dict[str, str]) -> list[FeedItem]:
+    """Return the feed entries of digests, rendering each digest's content once per build."""
+    items = []
+    for digest in digests:
+        if digest.path not in contents:
+            contents[digest.path] = render_feed_content(env, digest)
+        items.append(FeedItem(digest, config.base_url + digest.path, contents[digest.path], digest_description(digest)))
+    return items

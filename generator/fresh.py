@@ -16,7 +16,7 @@ from pathlib import Path
 from .cache import code_fingerprint, prune_records, write_pickle
 from .config import Config
 from .load import Source
-from .model import Problem
+from .problems import Problem
 from .theme import theme_fingerprint
 
 

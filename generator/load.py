@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import Problem
+from .problems import Problem
 
 MAX_DIGEST_BYTES = 1024 * 1024
 _IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part")

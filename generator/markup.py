@@ -12,9 +12,13 @@ import html
 import re
 import threading
 import unicodedata
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import nh3
+
+if TYPE_CHECKING:
+    import markdown
 
 # Characters that can start Markdown inline syntax (or an entity), and control characters
 # (newlines start blocks, tabs are expanded, NUL/STX/ETX and CR are rewritten). Text without

@@ -1,41 +1,11 @@
-"""The site's data: plain frozen dataclasses, independent of templates.
-
-Problems (errors and warnings) live here too, since every stage reports them.
-"""
+"""The site's data: frozen dataclasses independent of templates, and build_site, which derives them."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One error or warning, tied to a place in an input file."""
-
-    path: str
-    line: int
-    message: str
-    level: str = "error"
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.level}: {self.message}"
-
-
-class BuildError(Exception):
-    """Raised with every problem of a build once any of them is an error."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
-        super().__init__(self.problems)  # so the error pickles whole (build workers send it back)
-
-    def __str__(self) -> str:
-        return "\n".join(str(p) for p in self.problems)
-
-
-def errors_in(problems: list[Problem]) -> list[Problem]:
-    """Return the problems that are errors."""
-    return [p for p in problems if p.level == "error"]
+from .problems import BuildError, Problem, errors_in  # noqa: F401 - re-exported for callers of the model
 
 
 @dataclass(frozen=True)

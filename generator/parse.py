@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import yaml
 
 from .markup import XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
-from .model import Digest, Paper, Problem, Summary
+from .model import Digest, Paper, Summary
+from .problems import Problem
 
 MAX_FRONT_MATTER_BYTES = 16 * 1024
 MAX_AUTHORS_CHARS = 20_000

@@ -19,7 +19,7 @@ import frontmatter
 from . import __version__
 from .config import Config
 from .load import find_sources, shown_path
-from .model import BuildError, Problem
+from .problems import BuildError, Problem
 from .parse import path_date
 
 SAMPLE_DATE = "2024-01-15"  # in the past, so `digest new` for today never meets the sample

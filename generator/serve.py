@@ -31,7 +31,7 @@ from typing import Callable
 from urllib.parse import parse_qs, quote, unquote
 
 from .config import Config, load_config
-from .model import BuildError, errors_in
+from .problems import BuildError, errors_in
 from .watch import QUIET_SECONDS, BuildState, Observer, Rebuilder, Watcher
 
 LIVERELOAD_PATH = "/__digest/livereload"

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import DEFAULT_SITE_TOML, digest_text, write_site
 from generator.build import build
-from generator.model import BuildError
+from generator.problems import BuildError
 
 
 def tree_hashes(root: Path) -> dict[str, str]:

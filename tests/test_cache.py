@@ -12,7 +12,7 @@ from conftest import digest_text, write_site
 from generator import workers
 from generator.build import build
 from generator.cache import ParseCache
-from generator.model import BuildError
+from generator.problems import BuildError
 from test_build import tree_hashes
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from generator.config import load_config, parse_config
-from generator.model import BuildError
+from generator.problems import BuildError
 
 BASE = 'title = "T"\nbase_url = "https://user.github.io/repo"\n'
 

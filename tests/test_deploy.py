@@ -11,7 +11,7 @@ from generator import deploy as deploy_mod
 from generator.cli import main
 from generator.config import load_config
 from generator.deploy import deploy
-from generator.model import BuildError
+from generator.problems import BuildError
 
 from conftest import DEFAULT_SITE_TOML, digest_text, write_site
 

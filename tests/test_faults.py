@@ -24,9 +24,10 @@ import pytest
 
 from conftest import digest_text, write_site
 from generator import build as build_mod
+from generator import feeds as feeds_mod
 from generator import write as write_mod
 from generator.build import build
-from generator.model import BuildError
+from generator.problems import BuildError
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -181,7 +182,8 @@ def test_other_failures_at_the_nth_write_keep_the_output(built, monkeypatch, cle
 def test_renderer_failing_mid_build_keeps_the_output(built, monkeypatch, clean_trees, exc, target):
     out = built.output_dir
     before = tree_hashes(out)
-    real = getattr(build_mod, target)
+    module = feeds_mod if target == "render_atom" else build_mod
+    real = getattr(module, target)
     calls = []
 
     def failing(*args, **kwargs):
@@ -190,7 +192,7 @@ def test_renderer_failing_mid_build_keeps_the_output(built, monkeypatch, clean_t
             raise exc
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(build_mod, target, failing)
+    monkeypatch.setattr(module, target, failing)
     with pytest.raises(BuildError if isinstance(exc, jinja2.TemplateError) else type(exc)):
         build(built)
     assert calls

@@ -29,7 +29,7 @@ from lxml import etree
 from conftest import DEFAULT_SITE_TOML, digest_text, write_site
 from generator.build import build
 from generator.config import load_config
-from generator.model import BuildError
+from generator.problems import BuildError
 
 DAY = "## Daily Papers (2024-03-15)\n\n"
 GOOD = {"2024-03-10.md": digest_text("2024-03-10", [("2403.00010", "A good paper")])}

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from conftest import write_site
 from generator.build import build
-from generator.model import BuildError
+from generator.problems import BuildError
 from test_hostile import check_site, files_outside
 
 pytestmark = pytest.mark.timeout(300)

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import DEFAULT_SITE_TOML, digest_text, write_site
 from generator.build import build
-from generator.model import BuildError
+from generator.problems import BuildError
 
 SHARED = ("2403.11111", "Shared paper across days")
 

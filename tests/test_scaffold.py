@@ -16,7 +16,7 @@ from generator.build import build
 from generator.check import find_broken_links
 from generator.cli import main
 from generator.config import load_config
-from generator.model import BuildError
+from generator.problems import BuildError
 from generator.scaffold import SAMPLE_DATE, init_site, new_digest
 
 from conftest import write_site
