@@ -15,7 +15,7 @@ import pytest
 
 from conftest import digest_text, write_site
 from generator.serve import start_preview
-from test_serve import DAY, DAY_PATH, SITE, page_has, settled_state, wait_for
+from test_serve import DAY, DAY_PATH, page_has, preview, said, settled_state, site, wait_for  # noqa: F401 - fixtures
 
 CLIENTS = 20
 REQUESTS_PER_CLIENT = 50  # 1,000 in all
@@ -168,20 +168,7 @@ def test_many_idle_connections_do_not_block_the_server(tmp_path):
 
 # --- faults: a half-written file, a content dir that goes away and comes back ----------------
 
-@pytest.fixture
-def site(tmp_path: Path):
-    return write_site(tmp_path / "site", SITE)
-
-
-@pytest.fixture
-def said():
-    return []
-
-
-@pytest.fixture
-def preview(site, said):
-    with start_preview(site, port=0, say=said.append) as running:
-        yield running
+# The site, said and preview fixtures come from test_serve (imported above).
 
 
 def test_half_written_file_errors_then_recovers(preview, site):
