@@ -593,8 +593,8 @@ def main() -> None:
           "| serve edit→reload |")
     print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print("\nRatios are to Hugo at the same N in the same run. Peak memory: cold build, max of ru_maxrss and the "
-          "sampled RSS sum of the process tree. Rewritten: files whose inode or mtime changed in the one-change "
+    print("\nRatios are to Hugo at the same N in the same run. Peak memory: cold build, max of the largest process's ru_maxrss and the "
+          "sampled PSS sum of the process tree. Rewritten: files whose inode or mtime changed in the one-change "
           "build / files whose bytes changed.")
     for note in notes:
         print(f"- {note}")
