@@ -39,6 +39,7 @@ class Config:
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
+        """Return the site's time zone."""
         return zoneinfo.ZoneInfo(self.timezone)
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .markup import slugify
 from .problems import BuildError, Problem, errors_in  # noqa: F401 - re-exported for callers of the model
 
 
@@ -86,10 +87,6 @@ class Paper:
     extra_html: str = ""
     line: int = 0
 
-    @property
-    def anchor(self) -> str:
-        return self.id
-
 
 @dataclass(frozen=True)
 class Digest:
@@ -137,10 +134,12 @@ class PaperEntry:
 
     @property
     def path(self) -> str:
+        """Return the paper page's URL path relative to the site root."""
         return f"papers/{self.id}/"
 
     @property
     def votes(self) -> int:
+        """Return the most votes the paper had on any day."""
         return max((a.paper.votes or 0) for a in self.appearances)
 
 
@@ -154,6 +153,7 @@ class Month:
 
     @property
     def key(self) -> str:
+        """Return the month as YYYY-MM."""
         return f"{self.year:04d}-{self.month:02d}"
 
 
@@ -167,6 +167,7 @@ class Tag:
 
     @property
     def path(self) -> str:
+        """Return the tag page's URL path relative to the site root."""
         return f"tags/{self.slug}/"
 
 
@@ -187,6 +188,7 @@ class Site:
 
     @property
     def paper_count(self) -> int:
+        """Return how many papers the digests hold, counting repeats."""
         return sum(len(d.papers) for d in self.digests)
 
 
@@ -223,8 +225,6 @@ def _paper_entries(digests: tuple[Digest, ...]) -> dict[str, PaperEntry]:
 
 def _tags(digests: tuple[Digest, ...]) -> tuple[Tag, ...]:
     """Return the tags used by the digests, sorted by slug."""
-    from .markup import slugify
-
     found: dict[str, tuple[str, list[Digest]]] = {}
     for digest in digests:
         for name in digest.tags:

@@ -280,6 +280,7 @@ class TopPaper:
 
     @property
     def votes(self) -> int:
+        """Return the paper's votes on the day it is listed for."""
         return self.appearance.paper.votes or 0
 
 

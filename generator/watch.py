@@ -43,6 +43,7 @@ class BuildState:
 
     @property
     def ok(self) -> bool:
+        """Return whether the last rebuild succeeded."""
         return not self.problems
 
 

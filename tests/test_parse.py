@@ -761,7 +761,7 @@ def test_version_suffix_gives_same_id_in_a_digest():
     text = digest_with("### [A](https://arxiv.org/abs/2405.01111v1)\n\n- x")
     digest, _ = parse_ok(text)
     assert digest.papers[0].id == "2405.01111"
-    assert digest.papers[0].anchor == "2405.01111"
+    assert digest.papers[0].id == "2405.01111"
     assert digest.papers[0].url == "https://arxiv.org/abs/2405.01111v1"
 
 
@@ -776,7 +776,7 @@ def test_duplicate_id_is_a_warning_with_unique_anchors():
         "content/2024-05-02.md:7: warning: paper id '2405.01111' appears twice in this digest (first at line 3)",
         "content/2024-05-02.md:15: warning: paper id 'same-name' appears twice in this digest (first at line 11)",
     ]
-    anchors = [p.anchor for p in digest.papers]
+    anchors = [p.id for p in digest.papers]
     assert anchors == ["2405.01111", "2405.01111-2", "same-name", "same-name-2"]
     assert len(set(anchors)) == 4
 
