@@ -71,7 +71,8 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     sources, problems = find_sources(config.content_dir, config.root)
     if errors_in(problems):
         raise BuildError(problems)
-    signature = build_signature(config, output_dir, drafts, sources) if use_cache else ""
+    theme = theme_fingerprint(config)  # read once: the signature, the template cache and page keys need it
+    signature = build_signature(config, output_dir, drafts, sources, theme) if use_cache else ""
     record = load_fresh_record(config, output_dir, signature)
     if record is not None:  # nothing changed since the last good build: nothing to do
         return BuildReport(digests=record.digests, papers=record.papers, files=len(record.files),
@@ -85,13 +86,13 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     if errors_in(problems):
         raise BuildError(problems)
 
-    env = theme_env(config, site, memo)
+    env = theme_env(config, site, memo, theme)
     try:
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
         forget_fresh_record(config, output_dir)  # until this build succeeds, the output is not known good
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache) as writer:
-            write_outputs(writer, config, site_files(env, config, site))
+            write_outputs(writer, config, site_files(env, config, site, theme))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -119,9 +120,9 @@ def build(config: Config, *, output_dir: Path | None = None, drafts: bool = Fals
     )
 
 
-def theme_env(config: Config, site: Site, memo: BuildMemo | None) -> jinja2.Environment:
+def theme_env(config: Config, site: Site, memo: BuildMemo | None, theme: str) -> jinja2.Environment:
     """Return the theme's Jinja environment, reusing memo's (and its compiled templates) if the theme is the same."""
-    key = make_key(theme_fingerprint(config), repr(config))
+    key = make_key(theme, repr(config))
     if memo is not None and memo.env is not None and memo.env_key == key:
         set_site_globals(memo.env, config, site)
         return memo.env
@@ -180,12 +181,12 @@ def parse_sources(timezone: str, share: list[tuple[Source, bytes]]) -> list[tupl
     return results
 
 
-def site_files(env: jinja2.Environment, config: Config, site: Site) -> Iterator[tuple]:
+def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: str) -> Iterator[tuple]:
     """Yield every file of the site: (path, content), or (path, key, render) for costly pages.
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     """
-    theme = make_key(code_fingerprint(), theme_fingerprint(config), repr(config), repr(env.globals["site"]))
+    theme = make_key(code_fingerprint(), theme_fp, repr(config), repr(env.globals["site"]))
     pages = index_pages(site, config.paginate)
     for number in range(1, len(pages) + 1):
         key = make_key(theme, number, len(pages), *(d.digest_hash for d in pages[number - 1]))

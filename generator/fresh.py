@@ -17,7 +17,6 @@ from .cache import code_fingerprint, prune_records, write_pickle
 from .config import Config
 from .load import Source
 from .problems import Problem
-from .theme import theme_fingerprint
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,10 @@ class BuildRecord:
     warnings: tuple[Problem, ...]
 
 
-def build_signature(config: Config, output_dir: Path, drafts: bool, sources: list[Source]) -> str:
+def build_signature(config: Config, output_dir: Path, drafts: bool, sources: list[Source], theme: str) -> str:
     """Return a hash of everything a build into output_dir reads."""
     digest = hashlib.sha256()
-    for part in (code_fingerprint(), theme_fingerprint(config), repr(config), str(output_dir), str(drafts)):
+    for part in (code_fingerprint(), theme, repr(config), str(output_dir), str(drafts)):
         digest.update(part.encode() + b"\0")
     for source in sources:
         try:
