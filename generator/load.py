@@ -76,6 +76,8 @@ def read_source(source: Source) -> tuple[bytes | None, list[Problem]]:
             data = handle.read(MAX_DIGEST_BYTES + 1)
     except OSError as exc:
         return None, [Problem(source.shown, 1, f"cannot read file: {exc.strerror or exc}")]
+    if not data.strip():  # never a digest; most often one caught between truncate and write
+        return None, [Problem(source.shown, 1, "file is empty (still being written?)")]
     if len(data) > MAX_DIGEST_BYTES:
         return None, [Problem(source.shown, 1, f"file too large (over {MAX_DIGEST_BYTES // 1024} KiB)")]
     return data, []

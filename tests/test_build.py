@@ -355,3 +355,13 @@ def test_refused_file_fails_even_when_nothing_else_changed(small_site, tmp_path)
     (small_site.content_dir / "2024-03-20.md").symlink_to(secret)
     with pytest.raises(BuildError):
         build(small_site)
+
+
+def test_empty_digest_file_is_an_error_not_an_empty_page(small_site):
+    build(small_site)
+    before = tree_hashes(small_site.output_dir)
+    (small_site.content_dir / "2024-03-16.md").write_text("")
+    with pytest.raises(BuildError) as caught:
+        build(small_site)
+    assert [str(p) for p in caught.value.problems] == ["content/2024-03-16.md:1: error: file is empty (still being written?)"]
+    assert tree_hashes(small_site.output_dir) == before

@@ -65,6 +65,12 @@ def dangerous_url(value: str, tag: str = "") -> bool:
     return not (tag == "img" and re.match(r"data:image/(png|gif|jpeg|webp)[;,]", decoded))
 
 
+def meta_is_url(attrs: list[tuple[str, str | None]]) -> bool:
+    """Return whether a <meta>'s content is a URL (og:url, og:image, twitter:image...), not text."""
+    kind = dict(attrs).get("property") or dict(attrs).get("name") or ""
+    return kind.endswith((":url", ":image", ":video", ":audio"))
+
+
 class HtmlScan(HTMLParser):
     """Collect what a browser would act on in an HTML document or fragment."""
 
@@ -85,7 +91,7 @@ class HtmlScan(HTMLParser):
                 self.bad.append(f"event handler {name}={value!r} on <{tag}>")
             if name == "style":
                 self.bad.append(f"style attribute on <{tag}>")
-            if name in URL_ATTRIBUTES or (tag == "meta" and name == "content" and "://" in value):
+            if name in URL_ATTRIBUTES or (tag == "meta" and name == "content" and meta_is_url(attrs)):
                 self.urls.append((tag, name, value))
                 if dangerous_url(value, tag):
                     self.bad.append(f"dangerous URL {name}={value!r} on <{tag}>")
