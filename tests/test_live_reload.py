@@ -40,7 +40,7 @@ def test_open_page_follows_edits_and_errors(site, page):
         page.evaluate("window.__notReloaded = true")  # gone if the page reloads
 
         source.write_text(digest_text(DAY, [("2403.00001", "Edited on disk")]), "utf-8")
-        page.wait_for_function("document.body.innerText.includes('Edited on disk')", timeout=20_000)
+        page.wait_for_function("document.body && document.body.innerText.includes('Edited on disk')", timeout=20_000)
         assert page.evaluate("window.__notReloaded === undefined")  # the page reloaded itself
 
         source.write_text(digest_text(DAY, front="date: 2024-04-01"), "utf-8")  # front matter and heading disagree
@@ -51,7 +51,7 @@ def test_open_page_follows_edits_and_errors(site, page):
         assert "Edited on disk" in page.inner_text("body")  # the last good build stays under the overlay
 
         source.write_text(digest_text(DAY, [("2403.00001", "Fixed title")]), "utf-8")
-        page.wait_for_function("document.body.innerText.includes('Fixed title')", timeout=20_000)
+        page.wait_for_function("document.body && document.body.innerText.includes('Fixed title')", timeout=20_000)
         overlay.wait_for(state="detached", timeout=20_000)
         assert page.locator("#digest-error-overlay").count() == 0
 
@@ -69,4 +69,4 @@ def test_page_opened_while_broken_shows_the_overlay(site, page):
         assert f"content/{DAY}.md:" in page.locator("#digest-error-overlay").inner_text()
         source.write_text(digest_text(DAY, [("2403.00001", "Back to good")]), "utf-8")
         page.locator("#digest-error-overlay").wait_for(state="detached", timeout=20_000)
-        page.wait_for_function("document.body.innerText.includes('Back to good')", timeout=20_000)
+        page.wait_for_function("document.body && document.body.innerText.includes('Back to good')", timeout=20_000)
