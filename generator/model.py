@@ -33,11 +33,6 @@ class Summary:
         self._packed = self.SEPARATOR.join(flat)
         self._count = len(flat) // 2
 
-    @classmethod
-    def of(cls, bullets) -> "Summary":
-        """Return the Summary of an iterable of Bullets."""
-        return cls(tuple(part for b in bullets for part in (b.label, b.html)))
-
     def __iter__(self):
         if not self._count:
             return iter(())

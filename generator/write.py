@@ -101,7 +101,7 @@ class SiteWriter:
             return False
         if not os.path.isfile(f"{self._output}/{rel}"):
             return False
-        self._claim(rel)
+        self.claim(rel)
         self.produced[rel] = key
         self.unchanged += 1
         return True
@@ -110,10 +110,6 @@ class SiteWriter:
         """Add one file at rel (a relative POSIX path), staged only if its bytes changed."""
         self.claim(rel)
         self.record(rel, key, self.stage(rel, data))
-
-    def claim(self, rel: str) -> None:
-        """Reserve rel for this build; raise OutputError if it is unsafe or already taken."""
-        self._claim(rel)
 
     def stage(self, rel: str, data: bytes | str) -> bool:
         """Write data for rel into the staging folder unless the output already holds it; return whether it did.
@@ -165,7 +161,7 @@ class SiteWriter:
         for path in sorted(root.rglob("*")):
             if path.is_file() and not path.is_symlink():
                 rel = f"{rel_dir}/{path.relative_to(root).as_posix()}"
-                self._claim(rel)
+                self.claim(rel)
                 self.record(rel, "", False)
         return True
 
@@ -190,7 +186,8 @@ class SiteWriter:
 
     # --- inside ---------------------------------------------------------------------------
 
-    def _claim(self, rel: str) -> None:
+    def claim(self, rel: str) -> None:
+        """Reserve rel for this build; raise OutputError if it is unsafe or already taken."""
         parts = rel.split("/")
         if (any(p in ("", ".", "..") for p in parts) or "\\" in rel or "\x00" in rel
                 or parts[0] in KEPT_ENTRIES):
