@@ -5,6 +5,8 @@ Read top to bottom, this module is the whole pipeline; each stage lives in its o
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import time
 import traceback
@@ -64,6 +66,25 @@ class BuildMemo:
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
           use_cache: bool = True, memo: BuildMemo | None = None) -> BuildReport:
     """Build the site into output_dir (default: the config's); raise BuildError on any error."""
+    with _collector_paused():
+        return _build(config, output_dir, drafts, use_cache, memo)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cycle collector: a build makes millions of objects and few cycles, and
+    each collection would walk the whole parsed archive (a tenth of a cold build's time)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: bool,
+           memo: BuildMemo | None) -> BuildReport:
     started = time.perf_counter()
     output_dir = Path(output_dir or config.output_dir).absolute()
     check_output_dir(config, output_dir)
@@ -151,7 +172,7 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
             misses.append((source, data))
         else:
             parsed[source.rel] = hit
-    for (source, data), (digest, found) in zip(misses, parse_sources(config.timezone, misses)):
+    for (source, data), (digest, found) in zip(misses, fork_map(partial(parse_sources, config.timezone), misses)):
         cache.put(source.rel, data, digest, found)
         parsed[source.rel] = (digest, found)
     cache.save()

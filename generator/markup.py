@@ -57,7 +57,8 @@ MAX_MARKDOWN_CHARS = 64 * 1024
 MAX_BRACKETS = 500
 # Bidirectional overrides and zero-width characters: never wanted in titles or ids. The
 # zero-width (non-)joiners U+200C/U+200D stay: emoji sequences and some scripts need them.
-_INVISIBLE = re.compile("[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+INVISIBLE_CHARS = "\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"  # a regex class body
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARS}]")
 # Characters XML 1.0 forbids; feeds must never carry them.
 XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -139,6 +140,7 @@ def render_simple_inline(text: str) -> str | None:
     parts = []
     position = 0
     previous = ""
+    linked = False
     for match in _SIMPLE_TOKEN.finditer(text):
         kind = match.lastgroup
         if match.start() != position or _DELIMITER.get(kind, kind) == _DELIMITER.get(previous, previous) != "plain":
@@ -155,10 +157,11 @@ def render_simple_inline(text: str) -> str | None:
             parts.append("<em>" + html.escape(match.group(kind), quote=False) + "</em>")
         else:
             url = match.group("url")
+            linked = True
             parts.append(f'<a href="{html.escape(url)}">{html.escape(match.group("text"), quote=False)}</a>')
     if position != len(text):
         return None
-    return sanitize("".join(parts))
+    return sanitize("".join(parts)) if linked else "".join(parts)  # escaped words in <code>, <strong>, <em> are safe
 
 
 def render_block(text: str) -> str:

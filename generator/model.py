@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from dataclasses import dataclass, field
+from typing import Iterable, Iterator
 
 from .markup import slugify
 from .problems import BuildError, Problem, errors_in  # noqa: F401 - re-exported for callers of the model
@@ -17,27 +20,53 @@ class Bullet:
     label: str = ""
 
 
-class Summary:
-    """A paper's bullets, packed in one string so that a cache of thousands of papers loads fast.
+_SEPARATORS = re.compile("[\x1c-\x1f]")
 
-    Parts (label, html, label, html, ...) are joined by U+001F, a character digest text
-    never holds: the parser drops every C0 control character but tab and newline.
+
+def pack_bullet(label: str, fragment: str) -> str:
+    """Return one bullet in Summary's packed form: label is plain text, fragment sanitized HTML."""
+    if _SEPARATORS.search(label) or _SEPARATORS.search(fragment):
+        raise ValueError("summary text may not contain U+001C to U+001F")
+    return f"\x1d{html.escape(label, quote=False)}\x1e{fragment}\x1f" if label else f"\x1c{fragment}\x1f"
+
+
+class Summary:
+    """A paper's bullets, packed in one UTF-8 string so that thousands of papers load and render fast.
+
+    Each bullet is U+001D label U+001E html U+001F, or U+001C html U+001F without a label;
+    the label is stored HTML-escaped. Digest text never holds these separators: the parser
+    drops every C0 control character but tab and newline. `html` turns the whole string into
+    list items with four replacements, so a page never loops over bullets in a template.
+    Kept as bytes: moving parsed digests between processes and through the cache copies
+    them instead of decoding them, and only pages that are rendered decode theirs.
     """
 
     __slots__ = ("_packed", "_count")
-    SEPARATOR = "\x1f"
 
-    def __init__(self, flat: tuple[str, ...] = ()):
-        if any(self.SEPARATOR in part for part in flat):
-            raise ValueError("summary text may not contain U+001F")
-        self._packed = self.SEPARATOR.join(flat)
-        self._count = len(flat) // 2
+    def __init__(self, bullets: Iterable[tuple[str, str]] = ()):
+        parts = [pack_bullet(label, fragment) for label, fragment in bullets]
+        self._packed, self._count = "".join(parts).encode(), len(parts)
 
-    def __iter__(self):
-        if not self._count:
-            return iter(())
-        flat = self._packed.split(self.SEPARATOR)
-        return (Bullet(html=flat[i + 1], label=flat[i]) for i in range(0, len(flat), 2))
+    @classmethod
+    def from_packed(cls, packed: str | bytes, count: int) -> Summary:
+        """Return the Summary of count bullets whose packed form (see the class) is already known."""
+        summary = cls.__new__(cls)
+        summary._packed, summary._count = packed.encode() if isinstance(packed, str) else packed, count
+        return summary
+
+    @property
+    def html(self) -> str:
+        """Return the bullets as sanitized <li> elements, labels in <strong class="label">."""
+        return (self._packed.replace(b"\x1d", b'<li><strong class="label">').replace(b"\x1e", b":</strong> ")
+                .replace(b"\x1c", b"<li>").replace(b"\x1f", b"</li>\n").decode())
+
+    def __iter__(self) -> Iterator[Bullet]:
+        for item in self._packed.decode().split("\x1f")[:-1]:
+            if item[:1] == "\x1d":
+                label, _, fragment = item[1:].partition("\x1e")
+                yield Bullet(html=fragment, label=html.unescape(label))
+            else:
+                yield Bullet(html=item[1:])
 
     def __len__(self) -> int:
         return self._count
@@ -47,7 +76,7 @@ class Summary:
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Summary):
-            return (self._packed, self._count) == (other._packed, other._count)
+            return self._packed == other._packed
         return isinstance(other, tuple) and tuple(self) == other
 
     def __hash__(self) -> int:
@@ -57,13 +86,7 @@ class Summary:
         return f"Summary({list(self)!r})"
 
     def __reduce__(self):
-        return (_unpack_summary, (self._packed, self._count))
-
-
-def _unpack_summary(packed: str, count: int) -> Summary:
-    summary = Summary.__new__(Summary)
-    summary._packed, summary._count = packed, count
-    return summary
+        return (Summary.from_packed, (self._packed, self._count))
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from .markup import XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
-from .model import Digest, Paper, Summary
+from .markup import INVISIBLE_CHARS, XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
+from .model import Digest, Paper, Summary, pack_bullet
 from .problems import Problem
 
 MAX_FRONT_MATTER_BYTES = 16 * 1024
@@ -36,6 +36,16 @@ _AUTHORS = re.compile(r"^Authors?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _BULLET = re.compile(r"^[-*+][ \t]+(.*)$")
 _LABEL = re.compile(r"^(\*{2,3})([^*]{1,60}?)(:)?\1(?(3)|[ \t]*:)[ \t]*(.*)$", re.DOTALL)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+_FENCE_STARTS = ("`", "~", " ", "\t")  # a line starting otherwise opens no fence
+# The one-pass summary: a plain bullet's label (as _LABEL reads it, for labels with no space,
+# colon or Markdown at either end), marked as such; other bullets stay marked unlabelled. The packed result is
+# used only if no text holds Markdown syntax, an entity, an invisible character, or starts
+# with space or a list marker (what markup.is_plain checks); otherwise each bullet is
+# rendered on its own. tests/test_parse.py holds the two ways equal.
+_PLAIN_LABEL = re.compile(r"\x1c(\*{2,3})([^*\s:](?:[^*\x1c-\x1f]{0,58}[^*\s:])?)(:)?\1(?(3)|[ \t]*:)[ \t]*")
+_MARKDOWN_IN_PACKED = re.compile(rf"[\\`*_\[\]<>&\xa0\x00-\x09\x0b-\x1b{INVISIBLE_CHARS}]")
+_BLOCK_START_IN_PACKED = re.compile(r"[\x1c\x1e](?:[-+*#>=\s]|\d+[.)])")
+_SIMPLE_AUTHORS = re.compile(rf"\['[^'\\\x00-\x1f{INVISIBLE_CHARS}]*'(?:, '[^'\\\x00-\x1f{INVISIBLE_CHARS}]*')*\]")
 _ARXIV = re.compile(
     r"^https?://(?:www\.|export\.)?(?:arxiv\.org/(?:abs|pdf|html)|huggingface\.co/papers)/"
     r"(\d{4}\.\d{4,5}|[a-z][a-z.-]*/\d{7})(?:v\d+)?(?:\.pdf)?/?(?:[?#].*)?$",
@@ -72,7 +82,8 @@ class _PaperDraft:
     votes: int | None = None
     authors: tuple[str, ...] = ()
     authors_omitted: bool = False
-    bullets: list[list[str]] = field(default_factory=list)
+    bullets: list[str] = field(default_factory=list)  # each bullet's text, continuation lines joined by newlines
+    continued: bool = False  # whether some bullet has continuation lines
     extra: list[str] = field(default_factory=list)
 
 
@@ -119,7 +130,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
             if line.strip().startswith(fence):
                 fence = None
             continue
-        fence_match = _FENCE.match(line)
+        fence_match = _FENCE.match(line) if line[:1] in _FENCE_STARTS else None
         if fence_match:
             fence = fence_match.group(1)
             in_bullet = False
@@ -159,13 +170,18 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
                 paper.extra.append(line)
             continue
         if in_bullet and line[:1] in (" ", "\t"):
-            paper.bullets[-1].append(line)
+            paper.bullets[-1] += "\n" + line
+            paper.continued = True
             continue
         in_bullet = False
         if not paper.extra:
+            if line[:2] == "- " and line[2:3] not in (" ", "\t"):  # the common bullet, without a regex
+                paper.bullets.append(line[2:])
+                in_bullet = True
+                continue
             bullet = _BULLET.match(line)
             if bullet:
-                paper.bullets.append([bullet.group(1)])
+                paper.bullets.append(bullet.group(1))
                 in_bullet = True
                 continue
             if not paper.bullets and _paper_field(paper, line, lineno, report):
@@ -445,23 +461,24 @@ def _paper_field(paper: _PaperDraft, line: str, lineno: int, report) -> bool:
 
 def _parse_authors(raw: str, lineno: int, report) -> tuple[tuple[str, ...], bool]:
     """Return (authors, whether some were left out) from an Authors: value."""
-    names: list[str] = []
-    if raw.startswith("[") and raw.endswith("]"):
+    if _SIMPLE_AUTHORS.fullmatch(raw):  # ['A', 'B'] with nothing to unescape or clean: what literal_eval reads
+        names = raw[2:-2].split("', '")
+    elif raw.startswith("[") and raw.endswith("]"):
         try:
             value = ast.literal_eval(raw) if len(raw) <= MAX_AUTHORS_CHARS else None
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             value = None
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            names = value
+            names = [clean_text(name) for name in value]
         else:
             report(lineno, "Authors list could not be read as a list of names; split at commas", "warning")
-            names = raw[1:-1].replace("'", "").replace('"', "").split(",")
+            names = clean_text(raw[1:-1].replace("'", "").replace('"', "")).split(",")
     else:
-        names = raw.split(",")
+        names = clean_text(raw).split(",")
     authors = []
     omitted = False
     for name in names:
-        name = clean_text(name).strip()
+        name = name.strip()
         if name == "+":
             omitted = True
         elif name:
@@ -491,16 +508,32 @@ def _finish_papers(drafts: list[_PaperDraft], report) -> tuple[Paper, ...]:
             votes=draft.votes,
             authors=draft.authors,
             authors_omitted=draft.authors_omitted,
-            summary=Summary(tuple(part for lines in draft.bullets for part in _bullet(lines))),
+            summary=_summary(draft),
             extra_html=render_block("\n".join(draft.extra)),
             line=draft.line,
         ))
     return tuple(papers)
 
 
-def _bullet(lines: list[str]) -> tuple[str, str]:
-    """Return (label, html) of one summary bullet from its first line and continuation lines."""
-    text = "\n".join(lines)
+def _summary(draft: _PaperDraft) -> Summary:
+    """Return the Summary of a paper's bullets, in one pass over all of them when they are plain lines."""
+    if not draft.bullets:
+        return Summary()
+    if draft.continued:
+        return Summary(_bullet(text) for text in draft.bullets)
+    packed = _PLAIN_LABEL.sub("\x1d\\2\x1e", "\x1c" + "\x1f\x1c".join(draft.bullets) + "\x1f")
+    if not _MARKDOWN_IN_PACKED.search(packed) and not _BLOCK_START_IN_PACKED.search(packed):
+        return Summary.from_packed(packed, len(draft.bullets))
+    items = [  # some bullets need Markdown: render those alone, keep the rest
+        pack_bullet(*_bullet(text)) if _MARKDOWN_IN_PACKED.search(item) or _BLOCK_START_IN_PACKED.search(item)
+        else item + "\x1f"
+        for item, text in zip(packed.split("\x1f"), draft.bullets)
+    ]
+    return Summary.from_packed("".join(items), len(items))
+
+
+def _bullet(text: str) -> tuple[str, str]:
+    """Return (label, html) of one summary bullet, its continuation lines joined by newlines."""
     label = ""
     if text[:2] == "**":
         match = _LABEL.match(text)

@@ -31,15 +31,16 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
     """Return fn's results for items, in order, computed in forked children when worthwhile.
 
     fn takes a share of the items and returns one result per item. Shares are interleaved
-    (item i goes to worker i % jobs), so costly items spread evenly. An exception in any
-    child is raised again in the parent.
+    (item i goes to worker i % jobs), so costly items spread evenly. The parent does the
+    last share itself while jobs - 1 children do the others. An exception in any child is
+    raised again in the parent.
     """
     jobs = worker_count(len(items)) if jobs is None else jobs
     if jobs <= 1:
         return list(fn(items)) if items else []
     children: list[tuple[int, int]] = []
     try:
-        for worker in range(jobs):
+        for worker in range(jobs - 1):
             read_fd, write_fd = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: do its share, send the result, leave without cleanup
@@ -47,6 +48,7 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
                 _run_child(fn, items[worker::jobs], write_fd)
             os.close(write_fd)
             children.append((pid, read_fd))
+        own = list(fn(items[jobs - 1::jobs]))
         results = []
         for pid, read_fd in children:
             with os.fdopen(read_fd, "rb") as pipe:
@@ -57,6 +59,7 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
                 raise value
             results.append(value)
         children.clear()
+        results.append(own)
         merged: list = [None] * len(items)
         for worker, share in enumerate(results):
             merged[worker::jobs] = share

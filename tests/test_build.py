@@ -55,7 +55,7 @@ def test_digest_page_shows_every_part_of_a_paper(small_site):
     assert 'loading="lazy"' in page and 'alt="' in page
     assert "▲ 40" in page
     assert "Kim Minji, Lee Jun, Ana Souza 외" in page
-    assert '<strong class="label">What&#39;s New</strong>' in page
+    assert '<strong class="label">What\'s New:</strong>' in page
     assert 'href="/2024/03/13/"' in page and 'href="/2024/03/15/"' in page  # older and newer
     assert 'rel="alternate" type="application/rss+xml"' in page and "application/atom+xml" in page
 

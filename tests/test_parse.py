@@ -10,12 +10,13 @@ import html
 import zoneinfo
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from generator import markup
-from generator.model import Digest, errors_in
-from generator.parse import decode_source, paper_id, parse_digest, path_date
+from generator import parse as parse_mod
+from generator.model import Digest, Summary, errors_in
+from generator.parse import _bullet, _PaperDraft, _summary, decode_source, paper_id, parse_digest, path_date
 
 PATH = "content/2024-05-02.md"
 UNDATED = "content/notes.md"
@@ -1107,3 +1108,63 @@ def test_zero_width_joiners_inside_words_are_kept():
     digest, problems = parse_ok(digest_with(f"### [{title}](https://arxiv.org/abs/2405.01111)\n\n- x"))
     assert problems == []
     assert digest.papers[0].title == title
+
+
+# --- the one-pass summary agrees with rendering each bullet on its own ------------------------
+
+PLAIN_PIECES = st.sampled_from(["확산 모델", "zero-shot", "LLM", "What's New", " ", ":", "(", ")", "é", "😀", "x", "1"])
+TRICKY_PIECES = st.sampled_from(["  ", "\t", "*", "**", "***", "`", "_", "[", "]", "&", "<", ">", "-", "+", "#", "=",
+                                 "1.", "2)", "\xa0", "\u200b"])
+BULLET_PIECES = st.one_of(PLAIN_PIECES, PLAIN_PIECES, PLAIN_PIECES, PLAIN_PIECES, TRICKY_PIECES)
+
+
+@st.composite
+def bullet_texts(draw):
+    text = "".join(draw(st.lists(BULLET_PIECES, max_size=8)))
+    if draw(st.booleans()):  # a label in one of the shapes summaries use, with junk inside it
+        stars = draw(st.sampled_from(["**", "***"]))
+        label = "".join(draw(st.lists(BULLET_PIECES, min_size=1, max_size=4)))
+        text = (stars + label + ":" + stars if draw(st.booleans()) else stars + label + stars + ":") + draw(BULLET_PIECES) + text
+    return text
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(bullet_texts(), min_size=1, max_size=3))
+def test_one_pass_summary_agrees_with_each_bullet_rendered_alone(texts):
+    texts = [t for t in texts if "\n" not in t]
+    assume(texts)
+    draft = _PaperDraft(line=1, title="t", url=None, bullets=list(texts))
+    assert _summary(draft) == Summary(_bullet(t) for t in texts), texts
+
+
+@pytest.mark.parametrize("edge", ["1. numbered", "2) numbered", "trailing space ", "two spaces  ", "wide space\u3000", " leading space", "- dash", "+ plus",
+                                  "# hash", "= equals", "> quote", "\tx", "x\xa0", "", "***L***:", "***L***: ",
+                                  "***L:*** 1. x", "**L :**: x", "** L**: x", "**L**:x", "**L** : x", "***L**: x",
+                                  "**a*b**: x", "**" + "L" * 60 + "**: x", "**" + "L" * 61 + "**: x", "**L\u200b**: x"])
+@pytest.mark.parametrize("label", ["", "***What's New***: "])
+def test_one_pass_summary_agrees_on_edges(edge, label):
+    texts = ["plain words", label + edge if not edge.startswith("*") else edge]
+    draft = _PaperDraft(line=1, title="t", url=None, bullets=texts)
+    assert _summary(draft) == Summary(_bullet(t) for t in texts)
+
+
+def test_plain_summaries_take_the_one_pass_path(monkeypatch):
+    monkeypatch.setattr("generator.parse._bullet", lambda text: pytest.fail(f"rendered alone: {text!r}"))
+    draft = _PaperDraft(line=1, title="t", url=None, bullets=[
+        "***What's New***: 희소 격자 구조를 쓰는 트랜스포머를 제안합니다.", "**Technical Details**: ViT(비전) 기반.",
+        "***Performance Highlights:*** 18% 낮은 오차.", "labels are optional, (parentheses) too."])
+    summary = _summary(draft)
+    assert [b.label for b in summary] == ["What's New", "Technical Details", "Performance Highlights", ""]
+    assert summary.html.startswith('<li><strong class="label">What\'s New:</strong> 희소')
+
+
+NAME_PIECES = st.sampled_from(["Kim", "Minji", " ", "'", '"', "+", ",", "O'Neil", "\u200b", "é", "李", "\\", "[", "]"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.lists(NAME_PIECES, max_size=4).map("".join), min_size=1, max_size=6))
+def test_authors_fast_path_reads_what_literal_eval_reads(names):
+    authors, omitted = parse_mod._parse_authors(repr(names), 1, lambda *a: pytest.fail(f"reported {a}"))
+    cleaned = [markup.clean_text(n).strip() for n in names]
+    assert authors == tuple(n for n in cleaned if n and n != "+")
+    assert omitted == ("+" in cleaned)
