@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import shutil
 from pathlib import Path
 
 START = dt.date(2022, 1, 1)
@@ -182,12 +181,20 @@ def digest_path(day: int, nested: bool) -> Path:
 def write_corpus(out: Path, days: int, search: bool = False) -> Path:
     """Write site.toml and content/ with `days` digests under out; return the content dir."""
     content = out / "content"
-    shutil.rmtree(content, ignore_errors=True)
+    wanted = set()
     for day in range(days):
         text, nested = digest_text(day)
         path = content / digest_path(day, nested)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        wanted.add(path)
+        data = text.encode("utf-8")
+        if not (path.is_file() and path.read_bytes() == data):  # an unchanged corpus is left as it is
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+    for path in sorted(content.rglob("*"), reverse=True):  # anything else: from another N or an edit
+        if path.is_file() and path not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
     (out / "site.toml").write_text(SITE_TOML.format(search=str(search).lower()), encoding="utf-8")
     return content
 

@@ -25,6 +25,26 @@ sys.path.insert(0, str(BENCH))
 import corpus  # noqa: E402
 
 SUMMARY = re.compile(r"built (\d+) digests, (\d+) papers: (\d+) files \((\d+) written, (\d+) unchanged\) in ([\d.]+) s")
+# Outputs of the last run are moved here, not deleted, until the benchmark ends. On an ext4
+# without a journal (this machine's disk) the kernel will not reuse an inode freed in the last
+# ~35 s and checks each such inode on every file it creates: creating a site right after
+# deleting one costs several times more system time than on a fresh clone, for every tool.
+TRASH = Path("/tmp/paper-digest-bench/trash")
+
+
+def discard(path: Path) -> None:
+    """Move path into TRASH (deleted when the benchmark ends) if it exists."""
+    if path.exists() or path.is_symlink():
+        TRASH.mkdir(parents=True, exist_ok=True)
+        os.rename(path, TRASH / f"{time.monotonic_ns()}-{path.name}")
+
+
+def empty_trash(wait: bool) -> None:
+    """Delete TRASH; with wait, give the kernel time to make its inodes reusable before builds start."""
+    if TRASH.exists():
+        shutil.rmtree(TRASH, ignore_errors=True)
+        if wait:
+            time.sleep(40)
 EDIT_DAY_FRACTION = 0.5  # the edited digest: the one in the middle of the archive
 
 
@@ -149,9 +169,9 @@ class Tool:
         """Lay out the tool's site for the corpus in corpus_dir."""
 
     def clean(self) -> None:
-        """Remove every output and cache so the next build is cold."""
+        """Move every output and cache aside so the next build is cold (see TRASH)."""
         for name in self.caches:
-            shutil.rmtree(self.site / name, ignore_errors=True)
+            discard(self.site / name)
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -195,7 +215,7 @@ class Hugo(Tool):
         return None if shutil.which("hugo") else "hugo not on PATH"
 
     def prepare(self, corpus_dir: Path, days: int) -> None:
-        shutil.rmtree(self.site, ignore_errors=True)
+        discard(self.site)
         shutil.copytree(BENCH / "hugo", self.site)
         texts = converted(corpus_dir / "content", '---\ntitle: "{title}"\ndate: {date}\n---\n')
         write_texts(self.site / "content" / "posts", texts)
@@ -220,7 +240,7 @@ class Pelican(Tool):
         return None if self.executable() else "pelican not found (set PELICAN=/path/to/pelican or put it on PATH)"
 
     def prepare(self, corpus_dir: Path, days: int) -> None:
-        shutil.rmtree(self.site, ignore_errors=True)
+        discard(self.site)
         shutil.copytree(BENCH / "pelican", self.site, ignore=shutil.ignore_patterns("__pycache__"))
         texts = converted(corpus_dir / "content", "Title: {title}\nDate: {date}\n\n")
         write_texts(self.site / "content", texts)
@@ -582,6 +602,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Run the benchmark and print the table."""
     args = parse_args()
+    global TRASH
+    TRASH = args.work / "trash"
+    empty_trash(wait=True)  # left by an interrupted run
     header = machine_facts()
     notes: list[str] = []
     rows = []
@@ -598,6 +621,7 @@ def main() -> None:
           "build / files whose bytes changed.")
     for note in notes:
         print(f"- {note}")
+    empty_trash(wait=False)
 
 
 if __name__ == "__main__":

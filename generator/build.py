@@ -112,7 +112,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
         forget_fresh_record(config, output_dir)  # until this build succeeds, the output is not known good
-        with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache) as writer:
+        with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None) as writer:
             write_outputs(writer, config, site_files(env, config, site, theme))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ class Digest:
     description: str = ""
     digest_hash: str = ""  # hash of the source bytes, for caches
 
-    @property
+    @functools.cached_property  # asked for tens of thousands of times per build (links, keys)
     def path(self) -> str:
         """Return the digest's URL path relative to the site root."""
         date = self.date

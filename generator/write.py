@@ -37,7 +37,8 @@ class OutputError(Exception):
 class SiteWriter:
     """Stage a site's new and changed files, then move them into output_dir all at once."""
 
-    def __init__(self, output_dir: Path, state_dir: Path | None = None, trust_state: bool = True):
+    def __init__(self, output_dir: Path, state_dir: Path | None = None, trust_state: bool = True,
+                 private: bool = False):
         self.output_dir = Path(output_dir).absolute()
         self._output = str(self.output_dir)
         parent, name = self.output_dir.parent, self.output_dir.name
@@ -54,6 +55,7 @@ class SiteWriter:
         self._previous: dict[str, str] = {}
         self._lock_file = None
         self._trust_state = trust_state
+        self._private = private  # only this process writes output_dir (the preview's): trust the record of it
 
     # --- the build's side ---------------------------------------------------------------
 
@@ -99,7 +101,7 @@ class SiteWriter:
         """Return whether rel was built from the same inputs last time and is still there (then keep it)."""
         if not key or self._previous.get(rel) != key:
             return False
-        if not os.path.isfile(f"{self._output}/{rel}"):
+        if not self._private and not os.path.isfile(f"{self._output}/{rel}"):  # deleted by hand since
             return False
         self.claim(rel)
         self.produced[rel] = key
@@ -188,6 +190,12 @@ class SiteWriter:
 
     def claim(self, rel: str) -> None:
         """Reserve rel for this build; raise OutputError if it is unsafe or already taken."""
+        if rel in self._previous:  # claimed, so checked, by the last build: only a clash is possible
+            folded = rel.casefold()
+            if folded in self._folded:
+                raise OutputError(f"two outputs would write the same file: {rel}")
+            self._folded.add(folded)
+            return
         parts = rel.split("/")
         if (any(p in ("", ".", "..") for p in parts) or "\\" in rel or "\x00" in rel
                 or parts[0] in KEPT_ENTRIES):
