@@ -18,12 +18,12 @@ from typing import Iterator
 import jinja2
 
 from . import cache as cache_mod
-from .cache import code_fingerprint, make_key
+from .cache import code_fingerprint, file_stamp, make_key
 from .config import Config, check_output_dir
 from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
 from .feeds import feed_files, tag_feed_files
 from .load import Source, find_sources, read_source
-from .model import Digest, Site, build_site
+from .model import Digest, Site, build_site, card_hash
 from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
 from .render import (also_on, set_site_globals, index_pages, index_path, iter_paths, make_env, render_archive,
@@ -164,16 +164,20 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
     else:
         cache = cache_mod.ParseCache.open(config.cache_dir, config.timezone)
     parsed: dict[str, tuple[Digest | None, list[Problem]]] = {}
-    misses: list[tuple[Source, bytes]] = []
+    misses: list[tuple[Source, bytes, tuple | None]] = []
     for source in sources:
-        data, found = read_source(source)
-        hit = cache.get(source.rel, data) if data is not None else (None, found)
+        stamp = file_stamp(source.path)  # taken before the read: a write after it changes the stamp
+        hit = cache.get_unread(source.rel, stamp)
         if hit is None:
-            misses.append((source, data))
-        else:
+            data, found = read_source(source)
+            hit = cache.get(source.rel, data, stamp) if data is not None else (None, found)
+            if hit is None:
+                misses.append((source, data, stamp))
+        if hit is not None:
             parsed[source.rel] = hit
-    for (source, data), (digest, found) in zip(misses, fork_map(partial(parse_sources, config.timezone), misses)):
-        cache.put(source.rel, data, digest, found)
+    for (source, data, stamp), (digest, found) in zip(misses, fork_map(partial(parse_sources, config.timezone),
+                                                                        [(s, d) for s, d, _ in misses])):
+        cache.put(source.rel, data, digest, found, stamp)
         parsed[source.rel] = (digest, found)
     cache.save()
     if memo is not None and use_cache:
@@ -197,20 +201,24 @@ def parse_sources(timezone: str, share: list[tuple[Source, bytes]]) -> list[tupl
             digest, more = parse_digest(text, source.shown, timezone)
             found += more
         if digest is not None:
-            digest = replace(digest, digest_hash=hashlib.blake2b(data, digest_size=12).hexdigest())
+            digest = replace(digest, digest_hash=hashlib.blake2b(data, digest_size=12).hexdigest(),
+                             card_hash=card_hash(digest))
         results.append((digest, found))
     return results
 
 
 def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: str) -> Iterator[tuple]:
-    """Yield every file of the site: (path, content), or (path, key, render) for costly pages.
+    """Yield every file of the site: (path, content), or (path, key, render) for pages worth rendering in parallel.
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
+    List pages show digests as cards, so their keys hash cards (model.card_hash): editing a
+    summary re-renders its day, its paper pages and the feeds, not the archive.
     """
     theme = make_key(code_fingerprint(), theme_fp, repr(config), repr(env.globals["site"]))
+    cards = make_key(theme, *(d.card_hash for d in site.digests))  # list pages show only cards
     pages = index_pages(site, config.paginate)
     for number in range(1, len(pages) + 1):
-        key = make_key(theme, number, len(pages), *(d.digest_hash for d in pages[number - 1]))
+        key = make_key(theme, number, len(pages), *(d.card_hash for d in pages[number - 1]))
         yield index_path(number) + "index.html", key, partial(render_index_page, env, pages, number)
     for index, digest in enumerate(site.digests):
         key = make_key(theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
@@ -220,21 +228,23 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: st
         key = make_key(theme, *((a.digest.digest_hash, a.digest.path, a.digest.title, a.paper.id)
                                 for a in entry.appearances))
         yield entry.path + "index.html", key, partial(render_paper_page, env, entry)
-    yield "archive/index.html", render_archive(env, site)
-    yield "tags/index.html", render_tags_index(env, site)
+    yield "archive/index.html", cards, partial(render_archive, env, site)
+    yield "tags/index.html", cards, partial(render_tags_index, env, site)
     for tag in site.tags:
-        yield tag.path + "index.html", render_tag_page(env, tag)
-    yield "top/index.html", render_top(env, site)
+        yield tag.path + "index.html", make_key(theme, tag.name, *(d.card_hash for d in tag.digests)), \
+            partial(render_tag_page, env, tag)
+    yield "top/index.html", cards, partial(render_top, env, site)
     if env.globals["site"].search:  # on, and there are papers to find
-        yield "search/index.html", render_search_page(env)
-    yield "404.html", render_not_found(env)
+        yield "search/index.html", theme, partial(render_search_page, env)
+    yield "404.html", theme, partial(render_not_found, env)
     contents: dict[str, str] = {}  # each digest's feed content, rendered once per process
     yield from feed_files(env, config, site.digests[: config.feed_limit], theme, contents)
     for tag in site.tags:
         yield from tag_feed_files(env, config, tag, theme, contents)
     lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
     newest = site.digests[0].published.date().isoformat() if site.digests else None
-    yield "sitemap.xml", render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages, config.paper_pages)])
+    yield "sitemap.xml", cards, lambda: render_sitemap(config, [(p, lastmod.get(p, newest))
+                                                          for p in iter_paths(site, pages, config.paper_pages)])
     yield "robots.txt", render_robots(config)
     yield ".nojekyll", b""
     if config.cname:

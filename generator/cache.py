@@ -11,13 +11,14 @@ import hashlib
 import os
 import pickle
 import threading
+import time
 from pathlib import Path
 
 from . import __version__
 from .model import Digest
 from .problems import Problem
 
-_FORMAT = 1
+_FORMAT = 2
 
 
 @functools.cache
@@ -27,6 +28,24 @@ def code_fingerprint() -> str:
     for path in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+RACY_NS = 100_000_000  # file times tick coarsely: a file changed this recently may change again unseen
+
+
+def file_stamp(path: object) -> tuple[int, int, int, int] | None:
+    """Return what changes whenever a file is written (size, inode, modification and change time), or None.
+
+    None too when the file changed in the last RACY_NS: two writes of the same size within
+    one tick of the file clock would leave the same stamp (git calls this "racily clean").
+    """
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if st.st_ctime_ns > time.time_ns() - RACY_NS or st.st_mtime_ns > time.time_ns() - RACY_NS:
+        return None
+    return st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
 
 
 def make_key(*parts: object) -> str:
@@ -73,7 +92,7 @@ class ParseCache:
     def __init__(self, folder: Path | None, key: str, entries: dict):
         self.folder = folder
         self.key = key
-        self.entries = entries  # rel -> (sha256 of bytes, digest, problems)
+        self.entries = entries  # rel -> (sha256 of bytes, digest, problems, stamp of the file read)
         self.fresh: dict = {}
         self.dirty: set[int] = set()
 
@@ -103,22 +122,39 @@ class ParseCache:
         """Return a cache that remembers nothing."""
         return cls(None, "", {})
 
-    def get(self, rel: str, data: bytes) -> tuple[Digest | None, list[Problem]] | None:
+    def get_unread(self, rel: str, stamp: tuple | None) -> tuple[Digest | None, list[Problem]] | None:
+        """Return the stored (digest, problems) for rel if the file was not touched since it was read.
+
+        The stamp holds the change time, which no tool can set back, so an equal stamp means
+        the same bytes without reading them.
+        """
+        entry = self.entries.get(rel)
+        if entry is None or self.folder is None or stamp is None:
+            return None
+        if not isinstance(entry, tuple) or len(entry) != 4 or entry[3] != stamp:
+            return None
+        self.fresh[rel] = entry
+        return entry[1], list(entry[2])
+
+    def get(self, rel: str, data: bytes, stamp: tuple | None = None) -> tuple[Digest | None, list[Problem]] | None:
         """Return the stored (digest, problems) for rel if its bytes are unchanged."""
         entry = self.entries.get(rel)
         if entry is None or self.folder is None:
             return None
         sha = hashlib.sha256(data).hexdigest()
-        if not isinstance(entry, tuple) or len(entry) != 3 or entry[0] != sha:
+        if not isinstance(entry, tuple) or len(entry) != 4 or entry[0] != sha:
             return None
-        self.fresh[rel] = entry
+        self.fresh[rel] = entry = (sha, entry[1], entry[2], stamp)
+        if stamp != self.entries[rel][3]:
+            self.dirty.add(shard_of(rel))
         return entry[1], list(entry[2])
 
-    def put(self, rel: str, data: bytes, digest: Digest | None, problems: list[Problem]) -> None:
+    def put(self, rel: str, data: bytes, digest: Digest | None, problems: list[Problem],
+            stamp: tuple | None = None) -> None:
         """Remember what parsing rel's bytes gave."""
         if self.folder is None:
             return
-        self.fresh[rel] = (hashlib.sha256(data).hexdigest(), digest, tuple(problems))
+        self.fresh[rel] = (hashlib.sha256(data).hexdigest(), digest, tuple(problems), stamp)
         self.dirty.add(shard_of(rel))
 
     def carried(self) -> "ParseCache":

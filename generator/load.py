@@ -33,40 +33,59 @@ def find_sources(content_dir: Path, shown_root: Path) -> tuple[list[Source], lis
     if not content_dir.is_dir():
         return [], [Problem(shown_path(content_dir, shown_root), 1, "content dir does not exist")]
     real_root = content_dir.resolve()
+    shown_prefix = shown_path(content_dir, shown_root) + "/"
     sources = []
-    def unreadable(exc: OSError) -> None:  # a folder left out silently would delete its pages
-        problems.append(Problem(shown_path(Path(exc.filename or content_dir), shown_root), 1,
-                                f"cannot read folder: {exc.strerror or exc}"))
-
-    for dirpath, dirnames, filenames in os.walk(content_dir, onerror=unreadable):
-        here = Path(dirpath)
-        for name in list(dirnames):
-            if is_ignored(name) or (here / name).is_symlink():
-                if (here / name).is_symlink():
-                    problems.append(Problem(shown_path(here / name, shown_root), 1,
-                                            "symlinked folder in content dir skipped", "warning"))
-                dirnames.remove(name)
-        dirnames.sort()
-        for name in sorted(filenames):
+    folders = [(str(content_dir), "")]
+    while folders:
+        folder, rel_dir = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:  # a folder left out silently would delete its pages
+            problems.append(Problem(shown_prefix + rel_dir.rstrip("/") if rel_dir else shown_prefix.rstrip("/"), 1,
+                                    f"cannot read folder: {exc.strerror or exc}"))
+            continue
+        for entry in entries:  # the directory entry's type needs no system call for ordinary files
+            name = entry.name
+            rel = rel_dir + name
+            if entry.is_symlink():
+                if _is_dir(entry):
+                    problems.append(Problem(shown_prefix + rel, 1, "symlinked folder in content dir skipped", "warning"))
+                    continue
+            elif entry.is_dir():
+                if not is_ignored(name):
+                    folders.append((entry.path, rel + "/"))
+                continue
             if not name.endswith(".md") or is_ignored(name):
                 continue
-            path = here / name
-            shown = shown_path(path, shown_root)
-            try:
-                outside = path.is_symlink() and not path.resolve().is_relative_to(real_root)
-            except (OSError, RuntimeError):  # a loop of symlinks
-                problems.append(Problem(shown, 1, "symlink loop; refused"))
-                continue
-            if outside:
-                problems.append(Problem(shown, 1, "symlink points outside the content dir; refused"))
-                continue
-            if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
-                problems.append(Problem(shown, 1, "not a regular file; refused"))
-                continue
-            rel = unicodedata.normalize("NFC", path.relative_to(content_dir).as_posix())
-            sources.append(Source(path=path, rel=rel, shown=unicodedata.normalize("NFC", shown)))
+            shown = unicodedata.normalize("NFC", shown_prefix + rel)
+            if not entry.is_file(follow_symlinks=False):
+                refused = _refused(Path(entry.path), entry.is_symlink(), real_root)
+                if refused:
+                    problems.append(Problem(shown, 1, refused))
+                    continue
+            sources.append(Source(path=Path(entry.path), rel=unicodedata.normalize("NFC", rel), shown=shown))
     sources.sort(key=lambda s: s.rel)
     return sources, problems
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # a loop of symlinks: not a folder
+        return False
+
+
+def _refused(path: Path, symlink: bool, real_root: Path) -> str | None:
+    """Return why a digest file that is not a plain regular file must not be read, or None."""
+    try:
+        if symlink and not path.resolve().is_relative_to(real_root):
+            return "symlink points outside the content dir; refused"
+    except (OSError, RuntimeError):
+        return "symlink loop; refused"
+    if path.exists() and not path.is_file():  # a FIFO or a device would block or never end
+        return "not a regular file; refused"
+    return None
 
 
 def read_source(source: Source) -> tuple[bytes | None, list[Problem]]:

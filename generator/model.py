@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import html
 import re
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class Digest:
     draft: bool = False
     description: str = ""
     digest_hash: str = ""  # hash of the source bytes, for caches
+    card_hash: str = ""  # hash of what list pages show of the digest (see card_hash)
 
     @functools.cached_property  # asked for tens of thousands of times per build (links, keys)
     def path(self) -> str:
@@ -133,6 +135,15 @@ class Digest:
         """Return the n most-voted papers, ties in source order."""
         ranked = sorted(self.papers, key=lambda p: -(p.votes or 0))
         return tuple(ranked[:n])
+
+
+def card_hash(digest: Digest) -> str:
+    """Return a hash of what list pages (home, archive, tags, top) show of digest: all but its summaries, intro and extra text."""
+    papers = tuple((p.id, p.title, p.url, p.thumbnail, p.video, p.votes, p.authors, p.authors_omitted)
+                   for p in digest.papers)
+    shown = (digest.date, digest.published, digest.title, digest.source, digest.lang, digest.tags, digest.draft,
+             digest.description, papers)
+    return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
 
 
 @dataclass(frozen=True)

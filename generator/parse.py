@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass, field
-
-import yaml
 
 from .markup import INVISIBLE_CHARS, XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
 from .model import Digest, Paper, Summary, pack_bullet
@@ -238,27 +237,32 @@ def paper_id(url: str | None, title: str) -> str:
 # --- front matter -----------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """A safe YAML loader that refuses aliases and duplicate keys."""
+@functools.cache
+def _strict_loader() -> type:
+    """Return a safe YAML loader class that refuses aliases and duplicate keys (YAML loads only when needed)."""
+    import yaml
 
-    def compose_node(self, parent, index):  # noqa: D102
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
-        return super().compose_node(parent, index)
+    class _StrictLoader(yaml.SafeLoader):
+        def compose_node(self, parent, index):  # noqa: D102
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
+            return super().compose_node(parent, index)
 
-    def construct_mapping(self, node, deep=False):  # noqa: D102
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                raise yaml.constructor.ConstructorError(None, None, "keys must be plain values", key_node.start_mark)
-            if duplicate:
-                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        return super().construct_mapping(node, deep=deep)
+        def construct_mapping(self, node, deep=False):  # noqa: D102
+            seen = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(None, None, "keys must be plain values", key_node.start_mark)
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return _StrictLoader
 
 
 def _split_front_matter(lines: list[str], path: str, problems: list[Problem]) -> tuple[dict, int]:
@@ -277,8 +281,10 @@ def _split_front_matter(lines: list[str], path: str, problems: list[Problem]) ->
     if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
         problems.append(Problem(path, first_line, f"front matter larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB"))
         return {}, end + 1
+    import yaml  # most digests have no front matter: only theirs pay for YAML
+
     try:
-        loader = _StrictLoader(block)
+        loader = _strict_loader()(block)
         try:
             node = loader.get_single_node()
             data = loader.construct_document(node) if node is not None else None

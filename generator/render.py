@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import quote
-from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 from markupsafe import Markup
@@ -331,7 +330,7 @@ def render_sitemap(config: Config, paths: list[tuple[str, str | None]]) -> str:
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
              '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
     for path, lastmod in paths:
-        loc = xml_escape(config.base_url + (path if _URL_SAFE.match(path) else quote(path, safe="/")))
+        loc = html.escape(config.base_url + (path if _URL_SAFE.match(path) else quote(path, safe="/")), quote=False)
         mod = f"<lastmod>{lastmod}</lastmod>" if lastmod else ""
         lines.append(f"  <url><loc>{loc}</loc>{mod}</url>")
     lines.append("</urlset>")

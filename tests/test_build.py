@@ -101,6 +101,33 @@ def test_rebuild_writes_only_changed_files(small_site):
     assert report.written == len(changed)
 
 
+@pytest.mark.parametrize("edit, list_pages_change", [
+    (("첫 번째 요약", "고친 요약"), False),  # a summary bullet: list pages show only cards
+    (("Vote: ", "Vote: 1"), True),  # votes show on the home page, the archive's cards and top/
+])
+def test_list_pages_are_rendered_again_only_when_a_card_changes(small_site, edit, list_pages_change):
+    build(small_site)
+    path = small_site.content_dir / "2024-03-13.md"
+    assert edit[0] in path.read_text()
+    path.write_text(path.read_text().replace(*edit, 1), encoding="utf-8")
+    from generator import build as build_mod
+    rendered = []
+    original = build_mod.render_share
+    build_mod.render_share = lambda writer, config, outputs: rendered.extend(o[0] for o in outputs) or original(writer, config, outputs)
+    try:
+        build(small_site, output_dir=small_site.output_dir)
+    finally:
+        build_mod.render_share = original
+    assert "2024/03/13/index.html" in rendered
+    assert any(p == "index.html" or p.startswith("page/") for p in rendered) == list_pages_change
+    for page in ("archive/index.html", "top/index.html", "sitemap.xml"):
+        assert (page in rendered) == list_pages_change, page
+    # and either way the result is what a build from scratch makes
+    fresh = small_site.root / "fresh"
+    build(small_site, output_dir=fresh, use_cache=False)
+    assert tree_hashes(fresh) == tree_hashes(small_site.output_dir)
+
+
 def test_deleted_digest_leaves_no_stale_file(small_site):
     build(small_site)
     (small_site.content_dir / "2024-03-13.md").unlink()

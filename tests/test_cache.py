@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import time
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_stale_cache_from_other_code_is_ignored(site):
     shard = next((site.cache_dir / "parse").glob("*.pickle"))
     with open(shard, "rb") as handle:
         key, entries = pickle.load(handle)
-    bogus = {rel: (sha, None, ()) for rel, (sha, _, _) in entries.items()}  # "parsed to nothing"
+    bogus = {rel: (sha, None, (), stamp) for rel, (sha, _, _, stamp) in entries.items()}  # "parsed to nothing"
     with open(shard, "wb") as handle:
         pickle.dump(("another-version:UTC", bogus), handle)
     for record in site.cache_dir.glob("fresh-*.pickle"):
@@ -115,3 +116,48 @@ def test_template_error_in_a_worker_names_the_template(site, tmp_path, monkeypat
     with pytest.raises(BuildError) as caught:
         build(site, use_cache=False)
     assert str(caught.value.problems[-1]).startswith("templates/paper.html:2: error: template error")
+
+
+def reads_during(site, monkeypatch, **build_args):
+    """Build site and return the content files the build read."""
+    from generator import build as build_mod
+    read = []
+    original = build_mod.read_source
+    monkeypatch.setattr(build_mod, "read_source", lambda source: read.append(source.rel) or original(source))
+    build(site, **build_args)
+    monkeypatch.setattr(build_mod, "read_source", original)
+    return read
+
+
+def test_files_untouched_since_the_last_build_are_not_read_again(site, monkeypatch):
+    time.sleep(0.15)  # older than a tick of the file clock, so their stamps can be trusted
+    build(site)
+    edited = site.content_dir / "2024-03-05.md"
+    edited.write_text(digest_text("2024-03-05", [("2403.00009", "Edited")]), encoding="utf-8")
+    read = reads_during(site, monkeypatch, output_dir=site.root / "other")  # another output: no early stop
+    assert read == ["2024-03-05.md"]
+    assert "Edited" in (site.root / "other/2024/03/05/index.html").read_text()
+
+
+def test_same_size_rewrite_with_the_old_mtime_is_still_seen(site, monkeypatch):
+    time.sleep(0.15)
+    build(site)
+    path = site.content_dir / "2024-03-05.md"
+    before = path.stat()
+    text = path.read_text(encoding="utf-8")
+    changed = text.replace("Daily", "Dairy", 1)
+    assert len(changed) == len(text) and changed != text
+    path.write_text(changed, encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # mtime put back; the change time cannot be
+    time.sleep(0.15)
+    assert reads_during(site, monkeypatch) == ["2024-03-05.md"]
+    assert "Dairy" in (site.output_dir / "2024/03/05/index.html").read_text()
+
+
+def test_a_file_written_just_before_a_build_is_read_again_next_time(site, monkeypatch):
+    time.sleep(0.15)
+    build(site)
+    path = site.content_dir / "2024-03-05.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build(site)  # within a tick of the write: its stamp is not trusted
+    assert reads_during(site, monkeypatch, output_dir=site.root / "other") == ["2024-03-05.md"]
