@@ -164,20 +164,18 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
     else:
         cache = cache_mod.ParseCache.open(config.cache_dir, config.timezone)
     parsed: dict[str, tuple[Digest | None, list[Problem]]] = {}
-    misses: list[tuple[Source, bytes, tuple | None]] = []
+    misses: list[tuple[Source, tuple | None]] = []
     for source in sources:
         stamp = file_stamp(source.path)  # taken before the read: a write after it changes the stamp
         hit = cache.get_unread(source.rel, stamp)
         if hit is None:
-            data, found = read_source(source)
-            hit = cache.get(source.rel, data, stamp) if data is not None else (None, found)
-            if hit is None:
-                misses.append((source, data, stamp))
-        if hit is not None:
+            misses.append((source, stamp))
+        else:
             parsed[source.rel] = hit
-    for (source, data, stamp), (digest, found) in zip(misses, fork_map(partial(parse_sources, config.timezone),
-                                                                        [(s, d) for s, d, _ in misses])):
-        cache.put(source.rel, data, digest, found, stamp)
+    results = fork_map(partial(read_sources, cache, config.timezone), [source for source, _ in misses])
+    for (source, stamp), (sha, digest, found) in zip(misses, results):
+        if sha is not None:
+            cache.put(source.rel, sha, digest, found, stamp)
         parsed[source.rel] = (digest, found)
     cache.save()
     if memo is not None and use_cache:
@@ -191,20 +189,32 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
     return digests, problems
 
 
-def parse_sources(timezone: str, share: list[tuple[Source, bytes]]) -> list[tuple[Digest | None, list[Problem]]]:
-    """Return (digest, problems) for each (source, bytes) of share, in order."""
+def read_sources(cache: cache_mod.ParseCache, timezone: str,
+                 share: list[Source]) -> list[tuple[str | None, Digest | None, list[Problem]]]:
+    """Return (content hash, digest, problems) for each source of share, parsing only bytes the cache does not know."""
     results = []
-    for source, data in share:
-        text, found = decode_source(data, source.shown)
-        digest = None
-        if text is not None:
-            digest, more = parse_digest(text, source.shown, timezone)
-            found += more
-        if digest is not None:
-            digest = replace(digest, digest_hash=hashlib.blake2b(data, digest_size=12).hexdigest(),
-                             card_hash=card_hash(digest))
-        results.append((digest, found))
+    for source in share:
+        data, found = read_source(source)
+        if data is None:
+            results.append((None, None, found))
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        known = cache.lookup(source.rel, sha)
+        results.append((sha, *(known or parse_source(data, source, timezone))))
     return results
+
+
+def parse_source(data: bytes, source: Source, timezone: str) -> tuple[Digest | None, list[Problem]]:
+    """Return the digest in a source's bytes and its problems."""
+    text, found = decode_source(data, source.shown)
+    digest = None
+    if text is not None:
+        digest, more = parse_digest(text, source.shown, timezone)
+        found += more
+    if digest is not None:
+        digest = replace(digest, digest_hash=hashlib.blake2b(data, digest_size=12).hexdigest(),
+                         card_hash=card_hash(digest))
+    return digest, found
 
 
 def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: str) -> Iterator[tuple]:

@@ -136,26 +136,22 @@ class ParseCache:
         self.fresh[rel] = entry
         return entry[1], list(entry[2])
 
-    def get(self, rel: str, data: bytes, stamp: tuple | None = None) -> tuple[Digest | None, list[Problem]] | None:
-        """Return the stored (digest, problems) for rel if its bytes are unchanged."""
+    def lookup(self, rel: str, sha: str) -> tuple[Digest | None, list[Problem]] | None:
+        """Return the stored (digest, problems) for rel if its bytes hash to sha; change nothing (workers call it)."""
         entry = self.entries.get(rel)
-        if entry is None or self.folder is None:
+        if entry is None or self.folder is None or not isinstance(entry, tuple) or len(entry) != 4 or entry[0] != sha:
             return None
-        sha = hashlib.sha256(data).hexdigest()
-        if not isinstance(entry, tuple) or len(entry) != 4 or entry[0] != sha:
-            return None
-        self.fresh[rel] = entry = (sha, entry[1], entry[2], stamp)
-        if stamp != self.entries[rel][3]:
-            self.dirty.add(shard_of(rel))
         return entry[1], list(entry[2])
 
-    def put(self, rel: str, data: bytes, digest: Digest | None, problems: list[Problem],
+    def put(self, rel: str, sha: str, digest: Digest | None, problems: list[Problem],
             stamp: tuple | None = None) -> None:
-        """Remember what parsing rel's bytes gave."""
+        """Remember what parsing rel's bytes (whose sha256 is sha) gave, and the stamp of the file read."""
         if self.folder is None:
             return
-        self.fresh[rel] = (hashlib.sha256(data).hexdigest(), digest, tuple(problems), stamp)
-        self.dirty.add(shard_of(rel))
+        entry = (sha, digest, tuple(problems), stamp)
+        self.fresh[rel] = entry
+        if self.entries.get(rel) != entry:
+            self.dirty.add(shard_of(rel))
 
     def carried(self) -> "ParseCache":
         """Return the cache as the next build in this process starts with it (no disk read)."""

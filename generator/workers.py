@@ -51,10 +51,12 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
         own = list(fn(items[jobs - 1::jobs]))
         results = []
         for pid, read_fd in children:
-            with os.fdopen(read_fd, "rb") as pipe:
-                payload = pipe.read()
+            with os.fdopen(read_fd, "rb") as pipe:  # unpickled as it streams in: no copy of the whole payload
+                try:
+                    status, value = pickle.load(pipe)
+                except Exception:  # noqa: BLE001 - cut short: the child died before it finished writing
+                    status, value = "error", RuntimeError("a build worker died")
             os.waitpid(pid, 0)
-            status, value = pickle.loads(payload) if payload else ("error", RuntimeError("a build worker died"))
             if status == "error":
                 raise value
             results.append(value)
@@ -77,14 +79,15 @@ def _run_child(fn: Callable, share: Sequence, write_fd: int) -> None:
     code = 0
     try:
         try:
-            payload = pickle.dumps(("ok", fn(share)), protocol=pickle.HIGHEST_PROTOCOL)
+            result = ("ok", fn(share))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
-            try:
-                payload = pickle.dumps(("error", exc), protocol=pickle.HIGHEST_PROTOCOL)
-            except Exception:  # noqa: BLE001
-                payload = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+            result = ("error", exc)
         with os.fdopen(write_fd, "wb") as pipe:
-            pipe.write(payload)
+            try:  # streamed into the pipe: no copy of the whole payload
+                pickle.dump(result, pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:  # noqa: BLE001 - unpicklable; if part was written, the parent sees a dead worker
+                failure = exc if result[0] == "ok" else result[1]
+                pickle.dump(("error", RuntimeError(f"{type(failure).__name__}: {failure}")), pipe)
     except BaseException:  # noqa: BLE001
         code = 1
     finally:

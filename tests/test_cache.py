@@ -64,11 +64,11 @@ def test_stale_cache_from_other_code_is_ignored(site):
 
 def test_cache_entry_for_other_bytes_is_not_used(tmp_path):
     cache = ParseCache.open(tmp_path, "UTC")
-    cache.put("2024-03-01.md", b"old bytes", None, [])
+    cache.put("2024-03-01.md", "sha-of-old-bytes", None, [])
     cache.save()
     cache = ParseCache.open(tmp_path, "UTC")
-    assert cache.get("2024-03-01.md", b"new bytes") is None
-    assert cache.get("2024-03-01.md", b"old bytes") == (None, [])
+    assert cache.lookup("2024-03-01.md", "sha-of-new-bytes") is None
+    assert cache.lookup("2024-03-01.md", "sha-of-old-bytes") == (None, [])
 
 
 def test_edit_after_fresh_build_is_picked_up(site):
