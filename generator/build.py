@@ -235,8 +235,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: st
                        *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
         yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
     for entry in site.papers.values() if config.paper_pages else ():
-        key = make_key(theme, *((a.digest.digest_hash, a.digest.path, a.digest.title, a.paper.id)
-                                for a in entry.appearances))
+        key = make_key(theme, *(f"{a.digest.digest_hash} {a.digest.path} {a.paper.id}" for a in entry.appearances))
         yield entry.path + "index.html", key, partial(render_paper_page, env, entry)
     yield "archive/index.html", cards, partial(render_archive, env, site)
     yield "tags/index.html", cards, partial(render_tags_index, env, site)
