@@ -61,6 +61,32 @@ class BuildMemo:
     parse_cache: cache_mod.ParseCache | None = None
     env: jinja2.Environment | None = None
     env_key: str = ""
+    last: LastBuild | None = None  # what the last good build wrote into the preview's (private) output
+
+
+@dataclass(frozen=True)
+class LastBuild:
+    """The last good preview build: its theme key, its digests by path and its paper pages' keys."""
+
+    theme: str
+    digests: dict[str, Digest]
+    paper_pages: dict[str, str]  # rel -> key
+
+
+def unchanged_paper_pages(last: LastBuild | None, theme: str, site: Site) -> dict[str, str]:
+    """Return the paper pages (rel -> key) that the last build made and this one would make alike.
+
+    A paper page is made from the theme and the digests the paper appeared in: when the
+    theme is the same, every paper of no new, changed or removed digest keeps its page.
+    Only the preview asks, where unchanged digests are the very same objects as before.
+    """
+    if last is None or last.theme != theme:
+        return {}
+    now = {digest.path: digest for digest in site.digests}
+    touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]  # old versions
+    touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]  # new versions
+    affected = {f"papers/{paper.id}/index.html" for digest in touched for paper in digest.papers}
+    return {rel: key for rel, key in last.paper_pages.items() if rel not in affected}
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
@@ -93,7 +119,8 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
     if errors_in(problems):
         raise BuildError(problems)
     theme = theme_fingerprint(config)  # read once: the signature, the template cache and page keys need it
-    signature = build_signature(config, output_dir, drafts, sources, theme) if use_cache else ""
+    # the preview (memo) rebuilds only when told something changed, so it skips the no-change check
+    signature = build_signature(config, output_dir, drafts, sources, theme) if use_cache and memo is None else ""
     record = load_fresh_record(config, output_dir, signature)
     if record is not None:  # nothing changed since the last good build: nothing to do
         return BuildReport(digests=record.digests, papers=record.papers, files=len(record.files),
@@ -113,7 +140,10 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
             pagefind_executable()  # fail before writing anything when search cannot work
         forget_fresh_record(config, output_dir)  # until this build succeeds, the output is not known good
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None) as writer:
-            write_outputs(writer, config, site_files(env, config, site, theme))
+            shared = shared_key(env, config, theme)
+            kept = unchanged_paper_pages(memo.last, shared, site) if memo is not None else {}
+            writer.keep(kept)
+            write_outputs(writer, config, site_files(env, config, site, shared, skip=kept))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -126,6 +156,9 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
     except OutputError as exc:
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
+    if memo is not None:
+        memo.last = LastBuild(shared, {d.path: d for d in site.digests},
+                              {rel: key for rel, key in writer.produced.items() if rel.startswith("papers/")})
     warnings = [p for p in problems if p.level != "error"]
     if signature:
         save_fresh_record(config, output_dir, BuildRecord(signature, len(site.digests), site.paper_count,
@@ -217,14 +250,21 @@ def parse_source(data: bytes, source: Source, timezone: str) -> tuple[Digest | N
     return digest, found
 
 
-def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: str) -> Iterator[tuple]:
+def shared_key(env: jinja2.Environment, config: Config, theme_fp: str) -> str:
+    """Return the part of every page's key that all pages share: the generator's code, the theme, the config, the site."""
+    return make_key(code_fingerprint(), theme_fp, repr(config), repr(env.globals["site"]))
+
+
+def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
+               skip: dict[str, str] | None = None) -> Iterator[tuple]:
     """Yield every file of the site: (path, content), or (path, key, render) for pages worth rendering in parallel.
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     List pages show digests as cards, so their keys hash cards (model.card_hash): editing a
-    summary re-renders its day, its paper pages and the feeds, not the archive.
+    summary re-renders its day, its paper pages and the feeds, not the archive. Paper pages
+    in skip are left out (the writer keeps them).
     """
-    theme = make_key(code_fingerprint(), theme_fp, repr(config), repr(env.globals["site"]))
+    skip = skip or {}
     cards = make_key(theme, *(d.card_hash for d in site.digests))  # list pages show only cards
     pages = index_pages(site, config.paginate)
     for number in range(1, len(pages) + 1):
@@ -235,6 +275,8 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme_fp: st
                        *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
         yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
     for entry in site.papers.values() if config.paper_pages else ():
+        if entry.path + "index.html" in skip:
+            continue
         key = make_key(theme, *(f"{a.digest.digest_hash} {a.digest.path} {a.paper.id}" for a in entry.appearances))
         yield entry.path + "index.html", key, partial(render_paper_page, env, entry)
     yield "archive/index.html", cards, partial(render_archive, env, site)

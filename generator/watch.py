@@ -24,7 +24,7 @@ from watchdog.observers.polling import PollingObserver
 
 from .load import is_ignored
 
-QUIET_SECONDS = 0.05  # rebuild once nothing changed for this long...
+QUIET_SECONDS = 0.02  # rebuild once nothing changed for this long...
 MAX_DELAY_SECONDS = 1.0  # ...or once changes kept coming for this long
 CHECK_SECONDS = 1.0  # how often the watcher looks for watched dirs that vanished or came back
 WATCHED_EVENTS = [FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileClosedEvent,

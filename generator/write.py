@@ -108,6 +108,19 @@ class SiteWriter:
         self.unchanged += 1
         return True
 
+    def keep(self, pages: dict[str, str]) -> None:
+        """Keep these files of the last output as they are, under their keys (all claimed by the last build)."""
+        if not pages:
+            return
+        if not pages.keys() <= self._previous.keys():
+            raise OutputError("only files of the last build can be kept")
+        folded = {rel.casefold() for rel in pages}
+        if len(folded) != len(pages) or not folded.isdisjoint(self._folded):
+            raise OutputError("two outputs would write the same file")
+        self._folded |= folded
+        self.produced.update(pages)
+        self.unchanged += len(pages)
+
     def write(self, rel: str, data: bytes | str, key: str = "") -> None:
         """Add one file at rel (a relative POSIX path), staged only if its bytes changed."""
         self.claim(rel)

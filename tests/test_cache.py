@@ -161,3 +161,26 @@ def test_a_file_written_just_before_a_build_is_read_again_next_time(site, monkey
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     build(site)  # within a tick of the write: its stamp is not trusted
     assert reads_during(site, monkeypatch, output_dir=site.root / "other") == ["2024-03-05.md"]
+
+
+def test_preview_rebuilds_with_a_memo_match_a_build_from_scratch(site, tmp_path):
+    from generator.build import BuildMemo
+    memo = BuildMemo()
+    preview = tmp_path / "preview"
+    build(site, output_dir=preview, memo=memo)
+    content = site.content_dir
+    edits = [
+        lambda: (content / "2024-03-05.md").write_text(  # a paper dropped, one renamed, one added
+            digest_text("2024-03-05", [("2403.00001", "Renamed"), ("2403.09999", "New one")]), encoding="utf-8"),
+        lambda: (content / "2024-03-09.md").write_text(digest_text("2024-03-09"), encoding="utf-8"),  # a new day
+        lambda: (content / "2024-03-02.md").unlink(),  # a day removed
+        lambda: (content / "2024-03-03.md").write_text(  # a paper moves to another day
+            digest_text("2024-03-03", [("2403.00002", "Paper two of 2024-03-03"), ("2403.00077", "Moved")]),
+            encoding="utf-8"),
+    ]
+    for number, edit in enumerate(edits):
+        edit()
+        build(site, output_dir=preview, memo=memo)
+        scratch = tmp_path / f"scratch{number}"
+        build(site, output_dir=scratch, use_cache=False)
+        assert tree_hashes(preview) == tree_hashes(scratch), number
