@@ -66,10 +66,11 @@ class BuildMemo:
 
 @dataclass(frozen=True)
 class LastBuild:
-    """The last good preview build: its theme key, its digests by path and its paper pages' keys."""
+    """The last good preview build: its theme key, its digests by path, its files' and its paper pages' keys."""
 
     theme: str
     digests: dict[str, Digest]
+    produced: dict[str, str]  # rel -> key, of every file
     paper_pages: dict[str, str]  # rel -> key
 
 
@@ -139,9 +140,14 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         if config.search:
             pagefind_executable()  # fail before writing anything when search cannot work
         forget_fresh_record(config, output_dir)  # until this build succeeds, the output is not known good
-        with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None) as writer:
+        last = memo.last if memo is not None else None
+        previous = last.produced if last is not None else None
+        if memo is not None:
+            memo.last = None  # like the fresh record: until this build succeeds, the output is not known good
+        with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None,
+                        previous=previous) as writer:
             shared = shared_key(env, config, theme)
-            kept = unchanged_paper_pages(memo.last, shared, site) if memo is not None else {}
+            kept = unchanged_paper_pages(last, shared, site) if memo is not None else {}
             writer.keep(kept)
             write_outputs(writer, config, site_files(env, config, site, shared, skip=kept))
             if config.search and site.papers:  # index the finished new site before it is moved into place
@@ -157,7 +163,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
     if memo is not None:
-        memo.last = LastBuild(shared, {d.path: d for d in site.digests},
+        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced,
                               {rel: key for rel, key in writer.produced.items() if rel.startswith("papers/")})
     warnings = [p for p in problems if p.level != "error"]
     if signature:
@@ -210,7 +216,8 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
         if sha is not None:
             cache.put(source.rel, sha, digest, found, stamp)
         parsed[source.rel] = (digest, found)
-    cache.save()
+    if memo is None or memo.parse_cache is None:  # the preview keeps its cache in memory after its first build
+        cache.save()
     if memo is not None and use_cache:
         memo.parse_cache = cache.carried()
     digests = []
@@ -261,8 +268,8 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     List pages show digests as cards, so their keys hash cards (model.card_hash): editing a
-    summary re-renders its day, its paper pages and the feeds, not the archive. Paper pages
-    in skip are left out (the writer keeps them).
+    summary re-renders its day, its paper pages and the feeds, not the archive. theme is
+    shared_key(); paper pages in skip are left out (the writer keeps them).
     """
     skip = skip or {}
     cards = make_key(theme, *(d.card_hash for d in site.digests))  # list pages show only cards

@@ -38,7 +38,7 @@ class SiteWriter:
     """Stage a site's new and changed files, then move them into output_dir all at once."""
 
     def __init__(self, output_dir: Path, state_dir: Path | None = None, trust_state: bool = True,
-                 private: bool = False):
+                 private: bool = False, previous: dict[str, str] | None = None):
         self.output_dir = Path(output_dir).absolute()
         self._output = str(self.output_dir)
         parent, name = self.output_dir.parent, self.output_dir.name
@@ -56,6 +56,7 @@ class SiteWriter:
         self._lock_file = None
         self._trust_state = trust_state
         self._private = private  # only this process writes output_dir (the preview's): trust the record of it
+        self._known = previous  # the record of the last build, when the caller kept it (no need to load it)
 
     # --- the build's side ---------------------------------------------------------------
 
@@ -70,7 +71,10 @@ class SiteWriter:
             if fcntl is not None:
                 fcntl.flock(self._lock_file, fcntl.LOCK_EX)
             remove_leftovers(self.output_dir)
-            self._previous = self._load_state() if self.output_dir.is_dir() and self._trust_state else {}
+            if not (self.output_dir.is_dir() and self._trust_state):
+                self._previous = {}
+            else:
+                self._previous = dict(self._known) if self._known is not None else self._load_state()
             if not self._previous and not _made_by_us(self.output_dir):
                 raise OutputError(f"output dir {self.output_dir} is not empty and was not made by digest build; "
                                   "a build removes every file in it that it did not make, so empty it or choose another")

@@ -184,3 +184,12 @@ def test_preview_rebuilds_with_a_memo_match_a_build_from_scratch(site, tmp_path)
         scratch = tmp_path / f"scratch{number}"
         build(site, output_dir=scratch, use_cache=False)
         assert tree_hashes(preview) == tree_hashes(scratch), number
+    bad = content / "2024-03-06.md"
+    good = bad.read_text(encoding="utf-8")
+    bad.write_text("## Daily Papers (2024-03-07)\n", encoding="utf-8")  # the date disagrees with the file name
+    with pytest.raises(BuildError):
+        build(site, output_dir=preview, memo=memo)
+    bad.write_text(good.replace("Paper one", "Paper uno"), encoding="utf-8")
+    build(site, output_dir=preview, memo=memo)
+    build(site, output_dir=tmp_path / "scratch-last", use_cache=False)
+    assert tree_hashes(preview) == tree_hashes(tmp_path / "scratch-last")
