@@ -121,14 +121,15 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         raise BuildError(problems)
     theme = theme_fingerprint(config)  # read once: the signature, the template cache and page keys need it
     # the preview (memo) rebuilds only when told something changed, so it skips the no-change check
-    signature = build_signature(config, output_dir, drafts, sources, theme) if use_cache and memo is None else ""
+    stamps = [file_stamp(source.path) for source in sources]  # taken before any read: a later write changes them
+    signature = build_signature(config, output_dir, drafts, sources, stamps, theme) if use_cache and memo is None else ""
     record = load_fresh_record(config, output_dir, signature)
     if record is not None:  # nothing changed since the last good build: nothing to do
         return BuildReport(digests=record.digests, papers=record.papers, files=len(record.files),
                            unchanged=len(record.files), seconds=time.perf_counter() - started,
                            warnings=list(record.warnings))
 
-    digests, more = load_digests(config, sources, use_cache=use_cache, memo=memo)
+    digests, more = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
     problems += more
     site, collisions = build_site(digests, drafts=drafts)
     problems += collisions
@@ -192,9 +193,9 @@ def theme_env(config: Config, site: Site, memo: BuildMemo | None, theme: str) ->
     return env
 
 
-def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
+def load_digests(config: Config, sources: list[Source], stamps: list[tuple | None], use_cache: bool = True,
                  memo: BuildMemo | None = None) -> tuple[list[Digest], list[Problem]]:
-    """Return the digests of sources and all problems found reading them."""
+    """Return the digests of sources (stamps: cache.file_stamp of each) and all problems found reading them."""
     problems: list[Problem] = []
     if not use_cache:
         cache = cache_mod.ParseCache.disabled()
@@ -204,8 +205,7 @@ def load_digests(config: Config, sources: list[Source], use_cache: bool = True,
         cache = cache_mod.ParseCache.open(config.cache_dir, config.timezone)
     parsed: dict[str, tuple[Digest | None, list[Problem]]] = {}
     misses: list[tuple[Source, tuple | None]] = []
-    for source in sources:
-        stamp = file_stamp(source.path)  # taken before the read: a write after it changes the stamp
+    for source, stamp in zip(sources, stamps):
         hit = cache.get_unread(source.rel, stamp)
         if hit is None:
             misses.append((source, stamp))

@@ -112,7 +112,8 @@ class ParseCache:
                 with open(folder / f"{shard:02d}.pickle", "rb") as handle:
                     stored_key, stored = pickle.load(handle)
                 if stored_key == key and isinstance(stored, dict):
-                    entries.update(stored)
+                    entries.update((rel, entry) for rel, entry in stored.items()
+                                   if isinstance(entry, tuple) and len(entry) == 4)
             except Exception:  # noqa: BLE001 - any unreadable shard is simply not used
                 pass
         return cls(folder, key, entries)
@@ -129,9 +130,7 @@ class ParseCache:
         the same bytes without reading them.
         """
         entry = self.entries.get(rel)
-        if entry is None or self.folder is None or stamp is None:
-            return None
-        if not isinstance(entry, tuple) or len(entry) != 4 or entry[3] != stamp:
+        if entry is None or stamp is None or entry[3] != stamp:
             return None
         self.fresh[rel] = entry
         return entry[1], list(entry[2])
@@ -139,7 +138,7 @@ class ParseCache:
     def lookup(self, rel: str, sha: str) -> tuple[Digest | None, list[Problem]] | None:
         """Return the stored (digest, problems) for rel if its bytes hash to sha; change nothing (workers call it)."""
         entry = self.entries.get(rel)
-        if entry is None or self.folder is None or not isinstance(entry, tuple) or len(entry) != 4 or entry[0] != sha:
+        if entry is None or entry[0] != sha:
             return None
         return entry[1], list(entry[2])
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import RACY_NS, code_fingerprint, prune_records, write_pickle
+from .cache import code_fingerprint, prune_records, write_pickle
 from .config import Config
 from .load import Source
 from .problems import Problem
@@ -31,20 +30,19 @@ class BuildRecord:
     warnings: tuple[Problem, ...]
 
 
-def build_signature(config: Config, output_dir: Path, drafts: bool, sources: list[Source], theme: str) -> str:
-    """Return a hash of everything a build into output_dir reads ("" if a source changed too recently to tell)."""
+def build_signature(config: Config, output_dir: Path, drafts: bool, sources: list[Source],
+                    stamps: list[tuple | None], theme: str) -> str:
+    """Return a hash of everything a build into output_dir reads ("" if a source changed too recently to tell).
+
+    stamps are cache.file_stamp of each source: None for a file that is missing or racy.
+    """
     digest = hashlib.sha256()
     for part in (code_fingerprint(), theme, repr(config), str(output_dir), str(drafts)):
         digest.update(part.encode() + b"\0")
-    racy = time.time_ns() - RACY_NS
-    for source in sources:
-        try:
-            stat = os.stat(source.path)
-        except OSError:
+    for source, stamp in zip(sources, stamps):
+        if stamp is None:
             return ""
-        if stat.st_ctime_ns > racy or stat.st_mtime_ns > racy:  # may change again within one tick, unseen
-            return ""
-        digest.update(f"{source.rel}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0{stat.st_ino}\0".encode())
+        digest.update(f"{source.rel}\0{stamp}\0".encode())
     return digest.hexdigest()
 
 
