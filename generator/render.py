@@ -56,6 +56,14 @@ LABELS = {
 }
 
 
+class Labels(dict):
+    """A language's labels, read as t.name in templates (an attribute, so Jinja finds it without a failed lookup)."""
+
+    def __init__(self, labels: dict[str, str]):
+        super().__init__(labels)
+        self.__dict__.update(labels)
+
+
 @dataclass(frozen=True)
 class SiteInfo:
     """What every template knows about the site."""
@@ -121,7 +129,7 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
         return url(path) + (f"?v={version}" if version else "")
 
     env.globals.update(url=url, abs_url=abs_url, asset=asset)
-    env.globals["t"] = LABELS.get(config.language.split("-")[0].lower(), LABELS["en"])
+    env.globals["t"] = Labels(LABELS.get(config.language.split("-")[0].lower(), LABELS["en"]))
     env.filters["html"] = Markup  # for fragments the parser already sanitized
     set_site_globals(env, config, site)
     return env
