@@ -839,6 +839,14 @@ def test_invalid_utf8_on_the_first_line():
     assert messages(problems) == ["content/2024/05/02.md:1: error: not valid UTF-8 (byte offset 0)"]
 
 
+@pytest.mark.parametrize("char", [chr(c) for c in range(0x20) if c not in (9, 10, 13)] + ["\ufffe", "\uffff"])
+def test_every_character_xml_forbids_is_found(char):
+    data = f"## Daily Papers (2024-05-02)\n\n### [A{char}B](https://arxiv.org/abs/2405.01111)\n".encode()
+    text, problems = decode_source(data, PATH)
+    assert messages(problems) == ["content/2024-05-02.md:3: warning: control characters removed"]
+    assert "A" + "B" in text and char not in text
+
+
 def test_control_characters_are_removed_with_a_warning():
     data = "## Daily Papers (2024-05-02)\n\n### [A\x0bB](https://arxiv.org/abs/2405.01111)\n\n- x\x00y\n".encode()
     text, problems = decode_source(data, PATH)
