@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import jinja2
 
@@ -93,8 +93,8 @@ def unchanged_paper_pages(last: LastBuild | None, theme: str, site: Site) -> dic
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
           use_cache: bool = True, memo: BuildMemo | None = None) -> BuildReport:
     """Build the site into output_dir (default: the config's); raise BuildError on any error."""
-    with _collector_paused():
-        return _build(config, output_dir, drafts, use_cache, memo)
+    with _collector_paused(), contextlib.ExitStack() as at_exit:
+        return _build(config, output_dir, drafts, use_cache, memo, at_exit)
 
 
 @contextlib.contextmanager
@@ -111,7 +111,7 @@ def _collector_paused():
 
 
 def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: bool,
-           memo: BuildMemo | None) -> BuildReport:
+           memo: BuildMemo | None, at_exit: contextlib.ExitStack) -> BuildReport:
     started = time.perf_counter()
     output_dir = Path(output_dir or config.output_dir).absolute()
     check_output_dir(config, output_dir)
@@ -129,7 +129,8 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
                            unchanged=len(record.files), seconds=time.perf_counter() - started,
                            warnings=list(record.warnings))
 
-    digests, more = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
+    digests, more, save_cache = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
+    at_exit.callback(save_cache)  # when an error stops the build before the render stage saves it
     problems += more
     site, collisions = build_site(digests, drafts=drafts)
     problems += collisions
@@ -150,7 +151,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
             shared = shared_key(env, config, theme)
             kept = unchanged_paper_pages(last, shared, site) if memo is not None else {}
             writer.keep(kept)
-            write_outputs(writer, config, site_files(env, config, site, shared, skip=kept))
+            write_outputs(writer, config, site_files(env, config, site, shared, skip=kept), first=save_cache)
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -194,8 +195,9 @@ def theme_env(config: Config, site: Site, memo: BuildMemo | None, theme: str) ->
 
 
 def load_digests(config: Config, sources: list[Source], stamps: list[tuple | None], use_cache: bool = True,
-                 memo: BuildMemo | None = None) -> tuple[list[Digest], list[Problem]]:
-    """Return the digests of sources (stamps: cache.file_stamp of each) and all problems found reading them."""
+                 memo: BuildMemo | None = None) -> tuple[list[Digest], list[Problem], Callable[[], None]]:
+    """Return the digests of sources (stamps: cache.file_stamp of each), all problems found reading
+    them, and a function that saves what was parsed to the parse cache (later calls do nothing)."""
     problems: list[Problem] = []
     if not use_cache:
         cache = cache_mod.ParseCache.disabled()
@@ -216,8 +218,7 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
         if sha is not None:
             cache.put(source.rel, sha, digest, found, stamp)
         parsed[source.rel] = (digest, found)
-    if memo is None or memo.parse_cache is None:  # the preview keeps its cache in memory after its first build
-        cache.save()
+    save = cache.save if memo is None or memo.parse_cache is None else None  # the preview keeps its cache in memory
     if memo is not None and use_cache:
         memo.parse_cache = cache.carried()
     digests = []
@@ -226,7 +227,17 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
         problems += found
         if digest is not None:
             digests.append(digest)
-    return digests, problems
+    return digests, problems, _once(save)
+
+
+def _once(action: Callable[[], None] | None) -> Callable[[], None]:
+    """Return a function that runs action the first time it is called, and does nothing after."""
+    pending = [action] if action is not None else []
+
+    def run() -> None:
+        while pending:
+            pending.pop()()
+    return run
 
 
 def read_sources(cache: cache_mod.ParseCache, timezone: str,
@@ -311,8 +322,12 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
         yield rel, path.read_bytes()
 
 
-def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple]) -> None:
-    """Write every output; keyed pages are rendered (in parallel) only when their key changed."""
+def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
+                  first: Callable[[], None] | None = None) -> None:
+    """Write every output; keyed pages are rendered (in parallel) only when their key changed.
+
+    first runs in this process while the workers start rendering (the parse cache is saved so).
+    """
     pending = []
     for output in outputs:
         if len(output) == 2:
@@ -320,7 +335,7 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple]) 
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
-    for (rel, key, _), staged in zip(pending, fork_map(partial(render_share, writer, config), pending)):
+    for (rel, key, _), staged in zip(pending, fork_map(partial(render_share, writer, config), pending, first=first)):
         writer.record(rel, key, staged)
 
 

@@ -11,12 +11,14 @@ import os
 import pickle
 import signal
 import threading
+from functools import partial
 from typing import Callable, Sequence, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS_PER_WORKER = 64
+RUNS_PER_WORKER = 32  # the queue's runs: small enough that no process waits long for another at the end
 
 
 def worker_count(items: int) -> int:
@@ -27,29 +29,39 @@ def worker_count(items: int) -> int:
     return max(1, min(cores, items // MIN_ITEMS_PER_WORKER))
 
 
-def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int | None = None) -> list[R]:
+def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int | None = None,
+             first: Callable[[], None] | None = None) -> list[R]:
     """Return fn's results for items, in order, computed in forked children when worthwhile.
 
-    fn takes a share of the items and returns one result per item. Shares are interleaved
-    (item i goes to worker i % jobs), so costly items spread evenly. The parent does the
-    last share itself while jobs - 1 children do the others. An exception in any child is
-    raised again in the parent.
+    fn takes a share of the items and returns one result per item. The items are handed out
+    in small runs from a queue (a pipe of run numbers) that every process reads until it is
+    empty, the parent too: a process slowed by costly items, or by first (which the parent
+    runs before it joins in), simply takes fewer runs. An exception in any child is raised
+    again in the parent.
     """
     jobs = worker_count(len(items)) if jobs is None else jobs
     if jobs <= 1:
+        if first is not None:
+            first()
         return list(fn(items)) if items else []
+    size = -(-len(items) // (jobs * RUNS_PER_WORKER))
+    runs = -(-len(items) // size)
+    queue, queue_end = os.pipe()
+    os.write(queue_end, b"".join(run.to_bytes(4, "little") for run in range(runs)))  # far below a pipe's capacity
+    os.close(queue_end)
     children: list[tuple[int, int]] = []
     try:
-        for worker in range(jobs - 1):
+        for _ in range(jobs - 1):
             read_fd, write_fd = os.pipe()
             pid = os.fork()
-            if pid == 0:  # the child: do its share, send the result, leave without cleanup
+            if pid == 0:  # the child: take runs, send the results, leave without cleanup
                 os.close(read_fd)
-                _run_child(fn, items[worker::jobs], write_fd)
+                _run_child(partial(_take_runs, fn, items, size, queue), write_fd)
             os.close(write_fd)
             children.append((pid, read_fd))
-        own = list(fn(items[jobs - 1::jobs]))
-        results = []
+        if first is not None:
+            first()
+        done = _take_runs(fn, items, size, queue)
         for pid, read_fd in children:
             with os.fdopen(read_fd, "rb") as pipe:  # unpickled as it streams in: no copy of the whole payload
                 try:
@@ -59,14 +71,14 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
             os.waitpid(pid, 0)
             if status == "error":
                 raise value
-            results.append(value)
+            done += value
         children.clear()
-        results.append(own)
         merged: list = [None] * len(items)
-        for worker, share in enumerate(results):
-            merged[worker::jobs] = share
+        for start, results in done:
+            merged[start:start + len(results)] = results
         return merged
     finally:
+        os.close(queue)
         for pid, read_fd in children:
             for action in (lambda: os.kill(pid, signal.SIGTERM), lambda: os.waitpid(pid, 0), lambda: os.close(read_fd)):
                 try:
@@ -75,11 +87,20 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
                     pass
 
 
-def _run_child(fn: Callable, share: Sequence, write_fd: int) -> None:
+def _take_runs(fn: Callable, items: Sequence, size: int, queue: int) -> list[tuple[int, list]]:
+    """Return (start, fn's results) for each run of items taken from queue until it is empty."""
+    done = []
+    while taken := os.read(queue, 4):  # a read of 4 bytes from a pipe written in fours is never split
+        start = int.from_bytes(taken, "little") * size
+        done.append((start, list(fn(items[start:start + size]))))
+    return done
+
+
+def _run_child(work: Callable[[], object], write_fd: int) -> None:
     code = 0
     try:
         try:
-            result = ("ok", fn(share))
+            result = ("ok", work())
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             result = ("error", exc)
         with os.fdopen(write_fd, "wb") as pipe:

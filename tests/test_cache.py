@@ -99,6 +99,30 @@ def test_parallel_and_inline_builds_are_identical(site, tmp_path, monkeypatch):
     assert tree_hashes(tmp_path / "inline") == tree_hashes(tmp_path / "forked")
 
 
+@pytest.mark.parametrize("count", [1, 65, 1000, 1001])
+def test_fork_map_hands_out_every_item_once_in_runs(count):
+    parent = os.getpid()
+    firsts = []
+
+    def work(share):
+        time.sleep(0.002)  # long enough that the child joins in before the parent has taken every run
+        return [(i, os.getpid()) for i in share]
+
+    results = workers.fork_map(work, list(range(count)), jobs=2, first=lambda: firsts.append(os.getpid()))
+    assert [i for i, _ in results] == list(range(count))
+    assert firsts == [parent]  # first runs once, in the parent
+    if count >= 1000:  # both processes took runs
+        assert len({pid for _, pid in results}) == 2
+
+
+def test_fork_map_raises_what_first_raises():
+    def fail():
+        raise OSError("no")
+
+    with pytest.raises(OSError):
+        workers.fork_map(lambda share: list(share), list(range(100)), jobs=2, first=fail)
+
+
 def test_fork_map_keeps_order_and_raises_worker_errors():
     items = list(range(10))
     assert workers.fork_map(lambda share: [i * i for i in share], items, jobs=3) == [i * i for i in items]
