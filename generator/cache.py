@@ -10,6 +10,7 @@ import functools
 import hashlib
 import os
 import pickle
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -69,11 +70,14 @@ def write_pickle(path: Path, value: object) -> None:
 
 
 def prune_records(folder: Path, pattern: str, keep: int = RECORDS_KEPT) -> None:
-    """Remove all but the keep newest files matching pattern in folder."""
+    """Remove all but the keep newest files (or folders) matching pattern in folder."""
     try:
         found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
         for path in found[keep:]:
-            path.unlink()
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink()
     except OSError:
         pass
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import html
 import math
+import os
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -18,6 +19,7 @@ import jinja2
 from markupsafe import Markup
 
 from . import __version__
+from .cache import code_fingerprint, prune_records
 from .config import Config
 from .theme import static_files, theme_dirs
 from .markup import slugify
@@ -92,13 +94,30 @@ class PageMeta:
 
 
 def _bytecode_cache(config: Config) -> jinja2.BytecodeCache | None:
-    """Return a cache of compiled templates under the cache dir (Jinja checks each template's source)."""
-    folder = config.cache_dir / "templates"
+    """Return a cache of compiled templates under the cache dir, one folder per generator version.
+
+    Jinja checks each template's source, but compiled code also holds how this version calls
+    each filter: another version's compiled templates are stale even for the same source.
+    """
+    root = config.cache_dir / "templates"
+    folder = root / code_fingerprint()[:16]
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        os.utime(folder)  # this version's is the newest: the pruning keeps it
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder))
+    prune_records(root, "*", keep=4)  # the folders of recent versions (a preview of one may still be running)
+    return _TemplateCache(str(folder))
+
+
+class _TemplateCache(jinja2.FileSystemBytecodeCache):
+    """Compiled templates on disk; one that cannot be stored is compiled again next time."""
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:

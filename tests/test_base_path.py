@@ -52,3 +52,15 @@ def test_link_checker_notices_a_missing_page_and_anchor(tmp_path):
     index.write_text(index.read_text().replace("</main>", '<a href="/nowhere/">x</a><a href="/2024/03/13/#nope">y</a></main>'))
     problems = [str(p) for p in find_broken_links(config.output_dir, "/", "https://example.org/")]
     assert len(problems) == 2, problems
+
+
+def test_compiled_templates_of_other_generator_versions_are_not_used(tmp_path, monkeypatch):
+    from generator import render
+
+    config = write_site(tmp_path / "s", {"2024-03-13.md": digest_text("2024-03-13")})
+    for version in range(6):
+        monkeypatch.setattr(render, "code_fingerprint", lambda version=version: f"{version:016d}")
+        build(config, output_dir=tmp_path / f"out{version}")
+    folders = sorted(p.name for p in (config.cache_dir / "templates").iterdir())
+    assert folders == [f"{version:016d}" for version in range(2, 6)]  # the newest four
+    assert list((config.cache_dir / "templates" / f"{5:016d}").iterdir())  # this version's compiled templates
