@@ -148,10 +148,26 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
         return url(path) + (f"?v={version}" if version else "")
 
     env.globals.update(url=url, abs_url=abs_url, asset=asset)
+    # and as filters ({{ 'archive/'|url }}), which the built-in theme uses: Jinja calls a filter
+    # directly but a function through Context.call, which costs more than url itself
+    env.filters.update(url=_unfoldable(url), abs_url=_unfoldable(abs_url), asset=_unfoldable(asset))
     env.globals["t"] = Labels(LABELS.get(config.language.split("-")[0].lower(), LABELS["en"]))
     env.filters["html"] = Markup  # for fragments the parser already sanitized
+    env.filters["og_locale"] = og_locale
     set_site_globals(env, config, site)
     return env
+
+
+def _unfoldable(function):
+    """Return function as a Jinja filter that Jinja does not compute at compile time.
+
+    Jinja folds a filter of a constant ('feed.xml'|abs_url) into the compiled template, and
+    compiled templates are cached on disk for any config: a changed base_url would not show.
+    """
+    @jinja2.pass_context
+    def filter_(_context, *args):
+        return function(*args)
+    return filter_
 
 
 def set_site_globals(env: jinja2.Environment, config: Config, site: Site | None) -> None:
@@ -177,6 +193,14 @@ def set_site_globals(env: jinja2.Environment, config: Config, site: Site | None)
         return url(path) if path else None
 
     env.globals["tag_url"] = tag_url
+
+
+OG_LOCALES = {"ko": "ko_KR", "en": "en_US", "ja": "ja_JP", "zh": "zh_CN"}
+
+
+def og_locale(lang: str) -> str | None:
+    """Return the Open Graph locale of a language tag (ko and ko-KR give ko_KR), or None if unknown."""
+    return OG_LOCALES.get(lang.split("-")[0].lower())
 
 
 def digest_description(digest: Digest) -> str:

@@ -54,6 +54,19 @@ def test_link_checker_notices_a_missing_page_and_anchor(tmp_path):
     assert len(problems) == 2, problems
 
 
+def test_a_new_base_url_shows_on_every_link_though_templates_are_cached(tmp_path):
+    pages = {"2024-03-13.md": digest_text("2024-03-13")}
+    config = write_site(tmp_path / "s", pages)
+    build(config)  # compiles the templates into the cache dir
+    toml = DEFAULT_SITE_TOML.replace('base_url = "https://example.org/"', 'base_url = "https://moved.example/sub/"')
+    config = write_site(tmp_path / "s", pages, toml)
+    build(config)
+    home = (config.output_dir / "index.html").read_text()
+    assert '<link rel="canonical" href="https://moved.example/sub/">' in home
+    assert 'href="https://moved.example/sub/feed.xml"' in home and 'href="/sub/archive/"' in home
+    assert "example.org" not in home
+
+
 def test_compiled_templates_of_other_generator_versions_are_not_used(tmp_path, monkeypatch):
     from generator import render
 
