@@ -19,6 +19,7 @@ R = TypeVar("R")
 
 MIN_ITEMS_PER_WORKER = 64
 RUNS_PER_WORKER = 32  # the queue's runs: small enough that no process waits long for another at the end
+MAX_RUNS = 1024  # 4 KiB of run numbers, what any system's pipe holds before a reader takes some
 
 
 def worker_count(items: int) -> int:
@@ -44,10 +45,10 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
         if first is not None:
             first()
         return list(fn(items)) if items else []
-    size = -(-len(items) // (jobs * RUNS_PER_WORKER))
+    size = -(-len(items) // min(jobs * RUNS_PER_WORKER, MAX_RUNS))
     runs = -(-len(items) // size)
     queue, queue_end = os.pipe()
-    os.write(queue_end, b"".join(run.to_bytes(4, "little") for run in range(runs)))  # far below a pipe's capacity
+    os.write(queue_end, b"".join(run.to_bytes(4, "little") for run in range(runs)))  # fits in any pipe: no reader yet
     os.close(queue_end)
     children: list[tuple[int, int]] = []
     try:
