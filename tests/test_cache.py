@@ -221,3 +221,31 @@ def test_preview_rebuilds_with_a_memo_match_a_build_from_scratch(site, tmp_path)
     build(site, output_dir=preview, memo=memo)
     build(site, output_dir=tmp_path / "scratch-last", use_cache=False)
     assert tree_hashes(preview) == tree_hashes(tmp_path / "scratch-last")
+
+
+def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
+    from generator.build import BuildMemo
+    days = {f"2024-03-{day:02d}.md": digest_text(f"2024-03-{day:02d}", [(f"2403.{day:05d}", f"Only on day {day}")])
+            for day in range(1, 9)}
+    for day in (2, 6):  # one paper on two days: each day page links the other
+        days[f"2024-03-{day:02d}.md"] = digest_text(f"2024-03-{day:02d}", [(f"2403.{day:05d}", "Own"), ("2403.77777", "Both")])
+    days["2024-03-05.md"] = digest_text("2024-03-05", [], intro="A quiet day.")  # no papers to notice it by
+    config = write_site(tmp_path / "s", days)
+    memo = BuildMemo()
+    preview = tmp_path / "preview"
+    build(config, output_dir=preview, memo=memo)
+    content = config.content_dir
+    edits = [
+        ("2024-03-04.md", [("2403.00004", "Renamed")]),  # only its own day changes
+        ("2024-03-06.md", [("2403.00006", "Own")]),  # the shared paper leaves: 2024-03-02 loses its link
+        ("2024-03-08.md", [("2403.00008", "Own"), ("2403.77777", "Both")]),  # and comes back on another day
+    ]
+    edits.append(("2024-03-05.md", []))
+    for number, (name, papers) in enumerate(edits):
+        (content / name).write_text(digest_text(name[:-3], papers, intro="Still quiet." if not papers else ""),
+                                    encoding="utf-8")
+        build(config, output_dir=preview, memo=memo)
+        assert len(memo.last.digests) == 8
+        build(config, output_dir=tmp_path / f"scratch{number}", use_cache=False)
+        assert tree_hashes(preview) == tree_hashes(tmp_path / f"scratch{number}"), number
+    assert "2024-03-08" in (preview / "2024/03/02/index.html").read_text()
