@@ -227,7 +227,7 @@ def theme_env(config: Config, site: Site, memo: BuildMemo | None, theme: str) ->
 def load_digests(config: Config, sources: list[Source], stamps: list[tuple | None], use_cache: bool = True,
                  memo: BuildMemo | None = None) -> tuple[list[Digest], list[Problem], Callable[[], None]]:
     """Return the digests of sources (stamps: cache.file_stamp of each), all problems found reading
-    them, and a function that saves what was parsed to the parse cache (later calls do nothing)."""
+    them, and a function that saves what was parsed to the parse cache (calling it again writes nothing)."""
     problems: list[Problem] = []
     if not use_cache:
         cache = cache_mod.ParseCache.disabled()
@@ -248,7 +248,8 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
         if sha is not None:
             cache.put(source.rel, sha, digest, found, stamp)
         parsed[source.rel] = (digest, found)
-    save = cache.save if memo is None or memo.parse_cache is None else None  # the preview keeps its cache in memory
+    keep_in_memory = memo is not None and memo.parse_cache is not None  # the preview saves only its first build's
+    save = (lambda: None) if keep_in_memory else cache.save
     if memo is not None and use_cache:
         memo.parse_cache = cache.carried()
     digests = []
@@ -257,17 +258,7 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
         problems += found
         if digest is not None:
             digests.append(digest)
-    return digests, problems, _once(save)
-
-
-def _once(action: Callable[[], None] | None) -> Callable[[], None]:
-    """Return a function that runs action the first time it is called, and does nothing after."""
-    pending = [action] if action is not None else []
-
-    def run() -> None:
-        while pending:
-            pending.pop()()
-    return run
+    return digests, problems, save
 
 
 def read_sources(cache: cache_mod.ParseCache, timezone: str,

@@ -44,7 +44,7 @@ def file_stamp(path: object) -> tuple[int, int, int, int] | None:
         st = os.stat(path)
     except OSError:
         return None
-    if st.st_ctime_ns > time.time_ns() - RACY_NS or st.st_mtime_ns > time.time_ns() - RACY_NS:
+    if max(st.st_ctime_ns, st.st_mtime_ns) > time.time_ns() - RACY_NS:
         return None
     return st.st_size, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
 
@@ -161,7 +161,7 @@ class ParseCache:
         return ParseCache(self.folder, self.key, dict(self.fresh))
 
     def save(self) -> None:
-        """Write back the shards that changed, each atomically; never fail the build."""
+        """Write back the shards that changed, each atomically; never fail the build. Saving again writes nothing."""
         if self.folder is None:
             return
         self.dirty.update(shard_of(rel) for rel in self.entries.keys() - self.fresh.keys())
@@ -172,3 +172,4 @@ class ParseCache:
                 shards[shard][rel] = entry
         for shard, entries in shards.items():
             write_pickle(self.folder / f"{shard:02d}.pickle", (self.key, entries))
+        self.entries, self.dirty = dict(self.fresh), set()  # what the shards now hold

@@ -249,3 +249,15 @@ def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
         build(config, output_dir=tmp_path / f"scratch{number}", use_cache=False)
         assert tree_hashes(preview) == tree_hashes(tmp_path / f"scratch{number}"), number
     assert "2024-03-08" in (preview / "2024/03/02/index.html").read_text()
+
+
+def test_saving_the_parse_cache_twice_writes_it_once(tmp_path):
+    cache = ParseCache.open(tmp_path, "UTC")
+    cache.put("2024-03-01.md", "sha", None, [])
+    cache.save()
+    shards = list((tmp_path / "parse").glob("*.pickle"))
+    before = {path: path.stat().st_mtime_ns for path in shards}
+    time.sleep(0.01)
+    cache.save()
+    assert len(shards) == 1 and {path: path.stat().st_mtime_ns for path in shards} == before
+    assert ParseCache.open(tmp_path, "UTC").lookup("2024-03-01.md", "sha") == (None, [])
