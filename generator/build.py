@@ -272,20 +272,19 @@ def read_sources(cache: cache_mod.ParseCache, timezone: str,
             continue
         sha = hashlib.sha256(data).hexdigest()
         known = cache.lookup(source.rel, sha)
-        results.append((sha, *(known or parse_source(data, source, timezone))))
+        results.append((sha, *(known or parse_source(data, sha, source, timezone))))
     return results
 
 
-def parse_source(data: bytes, source: Source, timezone: str) -> tuple[Digest | None, list[Problem]]:
-    """Return the digest in a source's bytes and its problems."""
+def parse_source(data: bytes, sha: str, source: Source, timezone: str) -> tuple[Digest | None, list[Problem]]:
+    """Return the digest in a source's bytes (whose sha256 is sha) and its problems."""
     text, found = decode_source(data, source.shown)
     digest = None
     if text is not None:
         digest, more = parse_digest(text, source.shown, timezone)
         found += more
     if digest is not None:
-        digest = replace(digest, digest_hash=hashlib.blake2b(data, digest_size=12).hexdigest(),
-                         card_hash=card_hash(digest))
+        digest = replace(digest, digest_hash=sha[:24], card_hash=card_hash(digest))
     return digest, found
 
 
