@@ -66,56 +66,42 @@ class BuildMemo:
 
 @dataclass(frozen=True)
 class LastBuild:
-    """The last good preview build: its theme key, its digests by path, its files' and its paper pages' keys."""
+    """The last good preview build: its theme key, its digests by path and its files' keys."""
 
     theme: str
     digests: dict[str, Digest]
     produced: dict[str, str]  # rel -> key, of every file
-    paper_pages: dict[str, str]  # rel -> key
 
 
-def unchanged_paper_pages(last: LastBuild | None, theme: str, site: Site) -> dict[str, str]:
-    """Return the paper pages (rel -> key) that the last build made and this one would make alike.
+def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the paper pages this build can keep as they are, and the day pages' keys it can keep (rel -> key).
 
+    Only the preview asks, where unchanged digests are the very same objects as before.
     A paper page is made from the theme and the digests the paper appeared in: when the
     theme is the same, every paper of no new, changed or removed digest keeps its page.
-    Only the preview asks, where unchanged digests are the very same objects as before.
+    A day page's key hashes the theme, its digest, its neighbours' paths and titles and the
+    other days of its papers: when no day was added or removed, a page whose digest and
+    neighbours are the same objects as before, none of whose papers is on a changed day,
+    keeps its key (computing the 1,000 keys again is a fifth of a preview's rebuild).
     """
     if last is None or last.theme != theme:
-        return {}
-    affected = {f"papers/{paper.id}/index.html" for digest in _touched(last, site) for paper in digest.papers}
-    return {rel: key for rel, key in last.paper_pages.items() if rel not in affected}
-
-
-def unchanged_day_keys(last: LastBuild | None, theme: str, site: Site) -> dict[str, str]:
-    """Return the keys (rel -> key) of the day pages whose key this build would compute alike.
-
-    A day page's key hashes the theme, its digest, its neighbours' paths and titles and the
-    other days of its papers. When no day was added or removed, a page whose digest and
-    neighbours are the very same objects as before, none of whose papers is on a changed
-    day, keeps its key: computing the 1,000 keys again is a fifth of a preview's rebuild.
-    """
-    if last is None or last.theme != theme or list(last.digests) != [digest.path for digest in site.digests]:
-        return {}
-    touched = _touched(last, site)
+        return {}, {}
+    now = {digest.path: digest for digest in site.digests}
+    touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]  # old versions
+    touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]  # new versions
     papers = {paper.id for digest in touched for paper in digest.papers}
-    keys = {}
+    kept = {rel: key for rel, key in last.produced.items()
+            if rel.startswith("papers/") and rel.split("/")[1] not in papers}
+    if list(last.digests) != list(now):
+        return kept, {}
+    day_keys = {}
     for index, digest in enumerate(site.digests):
-        if (last.digests[digest.path] is digest
+        rel = digest.path + "index.html"
+        if (last.digests[digest.path] is digest and rel in last.produced
                 and all(other is None or last.digests[other.path] is other for other in site.neighbours(index))
                 and not any(paper.id in papers for paper in digest.papers)):
-            key = last.produced.get(digest.path + "index.html")
-            if key:
-                keys[digest.path + "index.html"] = key
-    return keys
-
-
-def _touched(last: LastBuild, site: Site) -> list[Digest]:
-    """Return the digests that differ between the last build and site: old versions, then new ones."""
-    now = {digest.path: digest for digest in site.digests}
-    touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]
-    touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]
-    return touched
+            day_keys[rel] = last.produced[rel]
+    return kept, day_keys
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
@@ -177,9 +163,8 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None,
                         previous=previous) as writer:
             shared = shared_key(env, config, theme)
-            kept = unchanged_paper_pages(last, shared, site) if memo is not None else {}
+            kept, day_keys = unchanged_pages(last, shared, site)
             writer.keep(kept)
-            day_keys = unchanged_day_keys(last, shared, site) if memo is not None else {}
             write_outputs(writer, config, site_files(env, config, site, shared, skip=kept, day_keys=day_keys),
                           first=save_cache)
             if config.search and site.papers:  # index the finished new site before it is moved into place
@@ -195,8 +180,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
     if memo is not None:
-        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced,
-                              {rel: key for rel, key in writer.produced.items() if rel.startswith("papers/")})
+        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced)
     warnings = [p for p in problems if p.level != "error"]
     if signature:
         save_fresh_record(config, output_dir, BuildRecord(signature, len(site.digests), site.paper_count,
