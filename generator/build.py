@@ -89,7 +89,7 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dic
     now = {digest.path: digest for digest in site.digests}
     touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]  # old versions
     touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]  # new versions
-    papers = {paper.id for digest in touched for paper in digest.papers}
+    papers = {pid for digest in touched for pid in digest.paper_ids}
     kept = {rel: key for rel, key in last.produced.items()
             if rel.startswith("papers/") and rel.split("/")[1] not in papers}
     if list(last.digests) != list(now):
@@ -99,7 +99,7 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dic
         rel = digest.path + "index.html"
         if (last.digests[digest.path] is digest and rel in last.produced
                 and all(other is None or last.digests[other.path] is other for other in site.neighbours(index))
-                and not any(paper.id in papers for paper in digest.papers)):
+                and not any(pid in papers for pid in digest.paper_ids)):
             day_keys[rel] = last.produced[rel]
     return kept, day_keys
 
@@ -302,7 +302,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     for entry in site.papers.values() if config.paper_pages else ():
         if entry.path + "index.html" in skip:
             continue
-        key = make_key(theme, *(f"{a.digest.digest_hash} {a.digest.path} {a.paper.id}" for a in entry.appearances))
+        key = make_key(theme, *(f"{a.digest.digest_hash} {a.digest.path} {entry.id}" for a in entry.appearances))
         yield entry.path + "index.html", key, partial(render_paper_page, env, entry)
     yield "archive/index.html", cards, partial(render_archive, env, site)
     yield "tags/index.html", cards, partial(render_tags_index, env, site)

@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import hashlib
 import html
+import pickle
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -131,10 +132,51 @@ class Digest:
         date = self.date
         return f"{date.year:04d}/{date.month:02d}/{date.day:02d}/"
 
+    @functools.cached_property
+    def paper_ids(self) -> tuple[str, ...]:
+        """Return the ids of the digest's papers, in order; known without unpickling the papers."""
+        return tuple(paper.id for paper in self.papers)
+
+    def __reduce__(self):
+        """Pickle the papers as one nested pickle that is unpickled only when something asks for them.
+
+        A build reads every digest from the parse cache, or from the workers that parsed
+        them, but most builds render few of them: the site's model needs only paper_ids.
+        """
+        state = dict(self.__dict__)
+        papers = state.pop("_papers_pickle", None)
+        if papers is None:
+            papers = pickle.dumps(state.pop("papers"), protocol=pickle.HIGHEST_PROTOCOL)
+        state["paper_ids"] = self.paper_ids
+        return _unpickle_digest, (state, papers)
+
     def top_papers(self, n: int = 3) -> tuple[Paper, ...]:
         """Return the n most-voted papers, ties in source order."""
         ranked = sorted(self.papers, key=lambda p: -(p.votes or 0))
         return tuple(ranked[:n])
+
+
+class _PapersOnDemand:
+    """Digest.papers of a digest unpickled without them: unpickle them on first use.
+
+    A non-data descriptor: a digest made by its constructor holds its own papers, which win.
+    """
+
+    def __get__(self, digest: Digest | None, owner: type | None = None) -> tuple[Paper, ...]:
+        if digest is None:
+            return ()
+        state = digest.__dict__
+        papers = state["papers"] = pickle.loads(state.pop("_papers_pickle"))
+        return papers
+
+
+Digest.papers = _PapersOnDemand()  # type: ignore[assignment] # after @dataclass, which has taken the default
+
+
+def _unpickle_digest(state: dict, papers: bytes) -> Digest:
+    digest = object.__new__(Digest)
+    digest.__dict__.update(state, _papers_pickle=papers)
+    return digest
 
 
 def card_hash(digest: Digest) -> str:
@@ -148,10 +190,15 @@ def card_hash(digest: Digest) -> str:
 
 @dataclass(frozen=True)
 class Appearance:
-    """One day a paper appeared on."""
+    """One day a paper appeared on: a digest and the paper's place among its papers."""
 
     digest: Digest
-    paper: Paper
+    index: int
+
+    @property
+    def paper(self) -> Paper:
+        """Return the paper as that day's digest has it."""
+        return self.digest.papers[self.index]
 
 
 @dataclass(frozen=True)
@@ -159,8 +206,12 @@ class PaperEntry:
     """A paper across the whole site: its newest version and every day it appeared."""
 
     id: str
-    paper: Paper
     appearances: tuple[Appearance, ...]  # oldest first
+
+    @property
+    def paper(self) -> Paper:
+        """Return the paper as its newest day has it."""
+        return self.appearances[-1].paper
 
     @property
     def path(self) -> str:
@@ -219,7 +270,7 @@ class Site:
     @property
     def paper_count(self) -> int:
         """Return how many papers the digests hold, counting repeats."""
-        return sum(len(d.papers) for d in self.digests)
+        return sum(len(d.paper_ids) for d in self.digests)
 
 
 def build_site(digests: list[Digest], drafts: bool = False) -> tuple[Site, list[Problem]]:
@@ -248,9 +299,9 @@ def _paper_entries(digests: tuple[Digest, ...]) -> dict[str, PaperEntry]:
     """Return every paper by id, with the days it appeared on, oldest first."""
     seen: dict[str, list[Appearance]] = {}
     for digest in reversed(digests):
-        for paper in digest.papers:
-            seen.setdefault(paper.id, []).append(Appearance(digest, paper))
-    return {pid: PaperEntry(pid, apps[-1].paper, tuple(apps)) for pid, apps in seen.items()}
+        for index, pid in enumerate(digest.paper_ids):
+            seen.setdefault(pid, []).append(Appearance(digest, index))
+    return {pid: PaperEntry(pid, tuple(apps)) for pid, apps in seen.items()}
 
 
 def _tags(digests: tuple[Digest, ...]) -> tuple[Tag, ...]:

@@ -235,10 +235,10 @@ def render_digest_page(env: jinja2.Environment, site: Site, index: int) -> str:
 def also_on(site: Site, digest: Digest) -> dict[str, tuple[Digest, ...]]:
     """Return, for each paper of digest seen on other days, those other digests."""
     found = {}
-    for paper in digest.papers:
-        entry = site.papers.get(paper.id)
+    for pid in digest.paper_ids:
+        entry = site.papers.get(pid)
         if entry and len(entry.appearances) > 1:
-            found[paper.id] = tuple(a.digest for a in entry.appearances if a.digest is not digest)
+            found[pid] = tuple(a.digest for a in entry.appearances if a.digest is not digest)
     return found
 
 
@@ -340,12 +340,12 @@ def top_papers_by_month(site: Site, per_month: int = 10) -> list[tuple[Month, tu
     for month in site.months:
         best: dict[str, Appearance] = {}
         for digest in reversed(month.digests):  # oldest first, so ties keep the first day
-            for paper in digest.papers:
+            for index, paper in enumerate(digest.papers):
                 if paper.votes is None:
                     continue
                 seen = best.get(paper.id)
                 if seen is None or paper.votes > (seen.paper.votes or 0):
-                    best[paper.id] = Appearance(digest, paper)
+                    best[paper.id] = Appearance(digest, index)
         ranked = sorted(best.values(), key=lambda a: (-(a.paper.votes or 0), a.digest.date, a.paper.id))
         top = tuple(TopPaper(site.papers[a.paper.id], a) for a in ranked[:per_month])
         if top:

@@ -13,7 +13,10 @@ from conftest import digest_text, write_site
 from generator import workers
 from generator.build import build
 from generator.cache import ParseCache
+from generator.model import build_site
+from generator.parse import parse_digest
 from generator.problems import BuildError
+from generator.render import also_on
 from test_build import tree_hashes
 
 
@@ -261,3 +264,17 @@ def test_saving_the_parse_cache_twice_writes_it_once(tmp_path):
     cache.save()
     assert len(shards) == 1 and {path: path.stat().st_mtime_ns for path in shards} == before
     assert ParseCache.open(tmp_path, "UTC").lookup("2024-03-01.md", "sha") == (None, [])
+
+
+def test_digests_read_back_unpickle_their_papers_only_when_asked():
+    shared = ("2403.00009", "Seen on both days")
+    first, _ = parse_digest(digest_text("2024-03-01", [("2403.00001", "Only on the first"), shared]), "2024-03-01.md")
+    second, _ = parse_digest(digest_text("2024-03-02", [shared]), "2024-03-02.md")
+    copies = pickle.loads(pickle.dumps([first, second]))
+    site, _ = build_site(copies)
+    assert also_on(site, copies[0]) == {"2403.00009": (copies[1],)}
+    assert site.paper_count == 3 and [a.digest for a in site.papers["2403.00009"].appearances] == copies
+    assert all("papers" not in vars(copy) for copy in copies)  # the site's model needs only their ids
+    assert pickle.loads(pickle.dumps(copies[0])) == first  # passed on still packed
+    assert site.papers["2403.00009"].paper == second.papers[0] and copies == [first, second]
+    assert "papers" in vars(copies[0]) and pickle.loads(pickle.dumps(copies[0])) == first
