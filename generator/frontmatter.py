@@ -13,6 +13,17 @@ from .problems import Problem
 MAX_FRONT_MATTER_BYTES = 16 * 1024
 FRONT_MATTER_KEYS = ("title", "date", "lang", "tags", "draft", "description")
 
+# The front matter pipelines write (`title: Daily Papers (2024-03-15)`, `date: 2024-03-15`,
+# `tags: [mamba, vision]`) read without YAML, whose import and pure-Python parser cost more
+# than the rest of such a digest's parse. A text value is taken only in the one form for
+# which YAML gives the same string: starting with a letter, holding no YAML indicator and
+# no character YAML refuses, and not a word YAML reads as true, false or null.
+# tests/test_parse.py holds the two readings equal; anything else goes to YAML.
+_SIMPLE_LINE = re.compile(r"(title|date|lang|tags|draft|description): +(.*?) *")
+_SIMPLE_TEXT = re.compile(r"[^\W\d_](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff:#\[\]{}\\\"'`|>&*!%@]*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff:#\[\]{}\\\"'`|>&*!%@])?")
+_SIMPLE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_YAML_WORDS = frozenset("yes no true false on off null".split())
+
 
 @functools.cache
 def _strict_loader() -> type:
@@ -58,7 +69,10 @@ def split_front_matter(lines: list[str], path: str, problems: list[Problem]) -> 
     if len(block.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
         problems.append(Problem(path, first_line, f"front matter larger than {MAX_FRONT_MATTER_BYTES // 1024} KiB"))
         return {}, end + 1
-    import yaml  # most digests have no front matter: only theirs pay for YAML
+    simple = _simple_front_matter(block)
+    if simple is not None:
+        return _check_front_matter(simple, block, first_line, path, problems), end + 1
+    import yaml  # most digests have no front matter or a simple one: only the others pay for YAML
 
     try:
         loader = _strict_loader()(block)
@@ -82,6 +96,41 @@ def split_front_matter(lines: list[str], path: str, problems: list[Problem]) -> 
         problems.append(Problem(path, first_line, "front matter must be a mapping of keys to values"))
         return {}, end + 1
     return _check_front_matter(data, block, first_line, path, problems), end + 1
+
+
+def _simple_front_matter(block: str) -> dict | None:
+    """Return the mapping YAML reads from block if block has only the simple forms (see _SIMPLE_TEXT), else None."""
+    data: dict = {}
+    for line in block.split("\n"):
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None or match[1] in data:
+            return None
+        key, value = match[1], match[2]
+        if key == "date":
+            found = _SIMPLE_DATE.fullmatch(value)
+            try:
+                data[key] = dt.date(*map(int, found.groups())) if found else None
+            except ValueError:
+                return None
+        elif key == "draft":
+            data[key] = {"true": True, "false": False}.get(value)
+        elif key == "tags":
+            items = value[1:-1].split(",") if value[:1] == "[" and value[-1:] == "]" else None
+            data[key] = [_simple_text(item.strip(" ")) for item in items] if items and value != "[]" else None
+            if value == "[]":
+                data[key] = []
+        else:
+            data[key] = _simple_text(value)
+        if data[key] is None or (key == "tags" and None in data[key]):
+            return None
+    return data
+
+
+def _simple_text(value: str) -> str | None:
+    """Return value if YAML reads it as this very string in the simple form, else None."""
+    if _SIMPLE_TEXT.fullmatch(value) and value.lower() not in _YAML_WORDS:
+        return value
+    return None
 
 
 def _check_front_matter(data: dict, block: str, first_line: int, path: str, problems: list[Problem]) -> dict:

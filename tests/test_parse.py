@@ -10,10 +10,11 @@ import html
 import zoneinfo
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from generator import markup
+from generator import frontmatter, markup
 from generator import parse as parse_mod
 from generator.model import Digest, Summary, errors_in
 from generator.parse import _bullet, _PaperDraft, _summary, decode_source, paper_id, parse_digest, path_date
@@ -1176,3 +1177,33 @@ def test_authors_fast_path_reads_what_literal_eval_reads(names):
     cleaned = [markup.clean_text(n).strip() for n in names]
     assert authors == tuple(n for n in cleaned if n and n != "+")
     assert omitted == ("+" in cleaned)
+
+
+SIMPLE_FRONT = "title: Daily Papers (2024-03-15)\ndate: 2024-03-15\nlang: ko\ntags: [mamba, 비전, large models]\ndraft: false"
+front_value = st.one_of(
+    st.sampled_from(["Daily Papers (2024-03-15)", "2024-03-15", "2024-02-30", "ko", "no", "No", "yes", "On", "NULL", "true",
+                     "False", "[]", "[a, b]", "[a, , b]", "[a,b,]", "[3d, a]", "[no]", "a: b", "a #b", "a#b", "'a'", "\"a\"",
+                     "a\tb", "a  b", "é", "\u00a0a", "a\u00a0", "a\u2028b", "a\x85b", "a\ufeffb", "~", "a,b", "!tag a",
+                     "&x a", "*x", "a%b", "a@b", "a`b"]),
+    st.text(alphabet=st.sampled_from(list("aoné한 -.,:#[]{}'\"\t\u00a0\u2028\x85\x7f&*!|>%@`~0")), max_size=8),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(frontmatter.FRONT_MATTER_KEYS * 4 + ("other",)), front_value,
+                          st.sampled_from([" ", " ", " ", "  ", ":", ""]), st.sampled_from(["", "", " "])),
+                min_size=1, max_size=3))
+def test_front_matter_read_without_yaml_is_what_yaml_reads(lines):
+    block = "\n".join(f"{key}:{gap}{value}{end}" for key, value, gap, end in lines)
+    simple = frontmatter._simple_front_matter(block)
+    if simple is not None:
+        assert simple == yaml.load(block, Loader=frontmatter._strict_loader())
+
+
+def test_common_front_matter_is_read_without_yaml():
+    assert frontmatter._simple_front_matter(SIMPLE_FRONT) == {
+        "title": "Daily Papers (2024-03-15)", "date": dt.date(2024, 3, 15), "lang": "ko",
+        "tags": ["mamba", "비전", "large models"], "draft": False}
+    for odd in ("lang: no", "date: 2024-02-30", "title: 'quoted'", "tags: [3d]", "title: a: b", "title: x\ntitle: y"):
+        assert frontmatter._simple_front_matter(odd) is None, odd  # left to YAML, which reports or reads them
