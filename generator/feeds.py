@@ -32,7 +32,7 @@ _RELATIVE_URL = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^
 
 @dataclass(frozen=True)
 class FeedItem:
-    """One digest as a feed entry: its permalink, its full HTML and a short summary."""
+    """One digest as a feed entry: its permalink, its full HTML (links absolute) and a short summary."""
 
     digest: Digest
     url: str
@@ -87,7 +87,7 @@ def _generator(config: Config, info: FeedInfo, items: list[FeedItem], self_url: 
         entry.published(item.digest.published)
         entry.updated(item.digest.published)
         entry.description(_xml_text(html.escape(item.summary, quote=False)))  # RSS readers render it as HTML
-        entry.content(_xml_text(absolutize(item.content_html, item.url)), type="html")
+        entry.content(_xml_text(item.content_html), type="html")
         for tag in item.digest.tags:
             entry.category(term=_xml_text(tag))
     return fg
@@ -117,7 +117,7 @@ def render_json_feed(config: Config, info: FeedInfo, items: list[FeedItem]) -> b
                 "id": item.url,
                 "url": item.url,
                 "title": item.digest.title,
-                "content_html": absolutize(item.content_html, item.url),
+                "content_html": item.content_html,
                 "summary": item.summary,
                 "date_published": item.digest.published.isoformat(),
                 **({"tags": list(item.digest.tags)} if item.digest.tags else {}),
@@ -159,10 +159,11 @@ def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str
 
 def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
                contents: dict[str, str]) -> list[FeedItem]:
-    """Return the feed entries of digests, rendering each digest's content once per build."""
+    """Return the feed entries of digests, rendering each digest's content once per build (per process)."""
     items = []
     for digest in digests:
+        url = config.base_url + digest.path
         if digest.path not in contents:
-            contents[digest.path] = render_feed_content(env, digest)
-        items.append(FeedItem(digest, config.base_url + digest.path, contents[digest.path], digest_description(digest)))
+            contents[digest.path] = absolutize(render_feed_content(env, digest), url)
+        items.append(FeedItem(digest, url, contents[digest.path], digest_description(digest)))
     return items
