@@ -61,6 +61,7 @@ class BuildMemo:
     parse_cache: cache_mod.ParseCache | None = None
     env: jinja2.Environment | None = None
     env_key: str = ""
+    feed_contents: tuple[str, dict] = ("", {})  # a shared_key and the feed contents rendered under it
     last: LastBuild | None = None  # what the last good build wrote into the preview's (private) output
 
 
@@ -165,8 +166,9 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
             shared = shared_key(env, config, theme)
             kept, day_keys = unchanged_pages(last, shared, site)
             writer.keep(kept)
-            write_outputs(writer, config, site_files(env, config, site, shared, skip=kept, day_keys=day_keys),
-                          first=save_cache)
+            contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
+            write_outputs(writer, config, site_files(env, config, site, shared, skip=kept, day_keys=day_keys,
+                                                     contents=contents), first=save_cache)
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -181,6 +183,8 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
 
     if memo is not None:
         memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced)
+        live = {(d.path, d.digest_hash) for d in site.digests}
+        memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
     warnings = [p for p in problems if p.level != "error"]
     if signature:
         save_fresh_record(config, output_dir, BuildRecord(signature, len(site.digests), site.paper_count,
@@ -278,14 +282,15 @@ def shared_key(env: jinja2.Environment, config: Config, theme_fp: str) -> str:
 
 
 def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
-               skip: dict[str, str] | None = None, day_keys: dict[str, str] | None = None) -> Iterator[tuple]:
+               skip: dict[str, str] | None = None, day_keys: dict[str, str] | None = None,
+               contents: dict[tuple[str, str], str] | None = None) -> Iterator[tuple]:
     """Yield every file of the site: (path, content), or (path, key, render) for pages worth rendering in parallel.
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     List pages show digests as cards, so their keys hash cards (model.card_hash): editing a
     summary re-renders its day, its paper pages and the feeds, not the archive. theme is
     shared_key(); paper pages in skip are left out (the writer keeps them); day pages in
-    day_keys take the key given there.
+    day_keys take the key given there; contents holds feed contents already rendered with env.
     """
     skip = skip or {}
     day_keys = day_keys or {}
@@ -313,7 +318,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     if env.globals["site"].search:  # on, and there are papers to find
         yield "search/index.html", theme, partial(render_search_page, env)
     yield "404.html", theme, partial(render_not_found, env)
-    contents: dict[str, str] = {}  # each digest's feed content, rendered once per process
+    contents = {} if contents is None else contents
     yield from feed_files(env, config, site.digests[: config.feed_limit], theme, contents)
     for tag in site.tags:
         yield from tag_feed_files(env, config, tag, theme, contents)

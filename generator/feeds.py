@@ -132,7 +132,7 @@ def render_json_feed(config: Config, info: FeedInfo, items: list[FeedItem]) -> b
 
 
 def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...], theme: str,
-               contents: dict[str, str]) -> Iterator[tuple]:
+               contents: dict[tuple[str, str], str]) -> Iterator[tuple]:
     """Yield the site's RSS, Atom and JSON feeds of the given digests, as keyed outputs."""
     base = config.base_url
     info = FeedInfo(title=config.title, description=config.description, home_url=base,
@@ -145,7 +145,7 @@ def feed_files(env: jinja2.Environment, config: Config, digests: tuple[Digest, .
 
 
 def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str,
-                   contents: dict[str, str]) -> Iterator[tuple]:
+                   contents: dict[tuple[str, str], str]) -> Iterator[tuple]:
     """Yield the RSS and Atom feeds of one tag's newest digests, as keyed outputs."""
     home = config.base_url + quote(tag.path, safe="/")
     info = FeedInfo(title=f"{config.title} · {tag.name}", description=config.description or config.title,
@@ -158,12 +158,17 @@ def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str
 
 
 def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],
-               contents: dict[str, str]) -> list[FeedItem]:
-    """Return the feed entries of digests, rendering each digest's content once per build (per process)."""
+               contents: dict[tuple[str, str], str]) -> list[FeedItem]:
+    """Return the feed entries of digests, rendering each digest's content only if contents lacks it.
+
+    contents maps (path, digest_hash) to content, for one theme and config: a build's
+    process renders each digest once, and the preview keeps them between builds.
+    """
     items = []
     for digest in digests:
         url = config.base_url + digest.path
-        if digest.path not in contents:
-            contents[digest.path] = absolutize(render_feed_content(env, digest), url)
-        items.append(FeedItem(digest, url, contents[digest.path], digest_description(digest)))
+        key = (digest.path, digest.digest_hash)
+        if key not in contents:
+            contents[key] = absolutize(render_feed_content(env, digest), url)
+        items.append(FeedItem(digest, url, contents[key], digest_description(digest)))
     return items

@@ -254,6 +254,24 @@ def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
     assert "2024-03-08" in (preview / "2024/03/02/index.html").read_text()
 
 
+def test_preview_renders_feed_content_only_for_changed_digests(site, tmp_path, monkeypatch):
+    from generator import feeds
+    from generator.build import BuildMemo
+    rendered = []
+    render = feeds.render_feed_content
+    monkeypatch.setattr(feeds, "render_feed_content", lambda env, digest: rendered.append(digest.path) or render(env, digest))
+    memo = BuildMemo()
+    build(site, output_dir=tmp_path / "preview", memo=memo)
+    assert rendered == ["2024/03/08/", "2024/03/07/", "2024/03/06/"]  # the feeds' newest three
+    rendered.clear()
+    path = site.content_dir / "2024-03-07.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("첫 번째 요약", "바뀐 요약"), encoding="utf-8")
+    build(site, output_dir=tmp_path / "preview", memo=memo)
+    assert rendered == ["2024/03/07/"]
+    build(site, output_dir=tmp_path / "scratch", use_cache=False)
+    assert tree_hashes(tmp_path / "preview") == tree_hashes(tmp_path / "scratch")
+
+
 def test_saving_the_parse_cache_twice_writes_it_once(tmp_path):
     cache = ParseCache.open(tmp_path, "UTC")
     cache.put("2024-03-01.md", "sha", None, [])
