@@ -340,12 +340,12 @@ def top_papers_by_month(site: Site, per_month: int = 10) -> list[tuple[Month, tu
     for month in site.months:
         best: dict[str, Appearance] = {}
         for digest in reversed(month.digests):  # oldest first, so ties keep the first day
-            for index, paper in enumerate(digest.papers):
+            for position, paper in enumerate(digest.papers):
                 if paper.votes is None:
                     continue
                 seen = best.get(paper.id)
                 if seen is None or paper.votes > (seen.paper.votes or 0):
-                    best[paper.id] = Appearance(digest, index)
+                    best[paper.id] = Appearance(digest, position)
         ranked = sorted(best.values(), key=lambda a: (-(a.paper.votes or 0), a.digest.date, a.paper.id))
         top = tuple(TopPaper(site.papers[a.paper.id], a) for a in ranked[:per_month])
         if top:
