@@ -91,8 +91,8 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dic
     touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]  # old versions
     touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]  # new versions
     papers = {pid for digest in touched for pid in digest.paper_ids}
-    kept = {rel: key for rel, key in last.produced.items()
-            if rel.startswith("papers/") and rel.split("/")[1] not in papers}
+    redone = {f"papers/{pid}/index.html" for pid in papers}  # a paper's only file
+    kept = {rel: key for rel, key in last.produced.items() if rel[:7] == "papers/" and rel not in redone}
     if list(last.digests) != list(now):
         return kept, {}
     day_keys = {}

@@ -93,7 +93,7 @@ def existing_digest(config: Config, day: dt.date) -> Path | None:
     """Return the digest file already written for day (by its file name, any layout), if any."""
     sources, _ = find_sources(config.content_dir, config.root)
     wanted = (day.year, day.month, day.day)
-    return next((s.path for s in sources if path_date(s.rel) == wanted), None)
+    return next((Path(s.path) for s in sources if path_date(s.rel) == wanted), None)
 
 
 def skeleton(config: Config, day: dt.date) -> str:
