@@ -23,7 +23,7 @@ from .config import Config, check_output_dir
 from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
 from .feeds import feed_files, tag_feed_files
 from .load import Source, find_sources, read_source
-from .model import Digest, Site, build_site, card_hash
+from .model import Digest, Site, build_site, card_hash, unpickle_papers
 from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
 from .render import (also_on, set_site_globals, index_pages, index_path, iter_paths, make_env, render_archive,
@@ -32,7 +32,7 @@ from .render import (also_on, set_site_globals, index_pages, index_path, iter_pa
                      render_top)
 from .theme import static_files, theme_fingerprint
 from .search import BUNDLE_DIR, SearchError, pagefind_executable, stage_search_index
-from .workers import fork_map
+from .workers import fork_map, worker_count
 from .write import OutputError, SiteWriter
 
 
@@ -168,7 +168,8 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
             writer.keep(kept)
             contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
             write_outputs(writer, config, site_files(env, config, site, shared, skip=kept, day_keys=day_keys,
-                                                     contents=contents), first=save_cache)
+                                                     contents=contents), first=save_cache,
+                          before_fork=partial(unpickle_papers, site.digests))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -335,10 +336,11 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
 
 
 def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
-                  first: Callable[[], None] | None = None) -> None:
+                  first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None) -> None:
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
-    first runs in this process while the workers start rendering (the parse cache is saved so).
+    first runs in this process while the workers start rendering (the parse cache is saved so);
+    before_fork runs first if the pages are many enough to be rendered in parallel.
     """
     pending = []
     for output in outputs:
@@ -347,6 +349,8 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
+    if before_fork is not None and worker_count(len(pending)) > 1:
+        before_fork()
     for (rel, key, _), staged in zip(pending, fork_map(partial(render_share, writer, config), pending, first=first)):
         writer.record(rel, key, staged)
 

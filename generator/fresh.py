@@ -8,7 +8,6 @@ into the same output, and that output is still there, there is nothing to do.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path

@@ -115,10 +115,10 @@ def _simple_front_matter(block: str) -> dict | None:
         elif key == "draft":
             data[key] = {"true": True, "false": False}.get(value)
         elif key == "tags":
-            items = value[1:-1].split(",") if value[:1] == "[" and value[-1:] == "]" else None
-            data[key] = [_simple_text(item.strip(" ")) for item in items] if items and value != "[]" else None
-            if value == "[]":
-                data[key] = []
+            if value[:1] != "[" or value[-1:] != "]":
+                return None
+            inside = value[1:-1].strip(" ")
+            data[key] = [_simple_text(item.strip(" ")) for item in inside.split(",")] if inside else []
         else:
             data[key] = _simple_text(value)
         if data[key] is None or (key == "tags" and None in data[key]):

@@ -173,6 +173,17 @@ class _PapersOnDemand:
 Digest.papers = _PapersOnDemand()  # type: ignore[assignment] # after @dataclass, which has taken the default
 
 
+def unpickle_papers(digests: Iterable[Digest]) -> None:
+    """Unpickle the papers of digests that still hold them pickled.
+
+    Before pages are rendered in forked workers: each worker would otherwise unpickle the
+    digests its pages need, mostly the same ones (a digest's paper pages go to all workers),
+    and hold its own copy.
+    """
+    for digest in digests:
+        digest.papers  # noqa: B018 - the descriptor unpickles them
+
+
 def _unpickle_digest(state: dict, papers: bytes) -> Digest:
     digest = object.__new__(Digest)
     digest.__dict__.update(state, _papers_pickle=papers)
@@ -188,7 +199,7 @@ def card_hash(digest: Digest) -> str:
     return hashlib.blake2b(repr(shown).encode(), digest_size=12).hexdigest()
 
 
-class Appearance(NamedTuple):  # a tuple: a build makes one per paper of every digest, in a third of a dataclass's time
+class Appearance(NamedTuple):  # a tuple: a build makes one per paper of every digest, faster than a dataclass
     """One day a paper appeared on: a digest and the paper's place among its papers."""
 
     digest: Digest
