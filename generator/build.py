@@ -23,7 +23,7 @@ from .config import Config, check_output_dir
 from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
 from .feeds import feed_files, tag_feed_files
 from .load import Source, find_sources, read_source
-from .model import Digest, PaperEntry, Site, build_site, card_hash, unpickle_papers
+from .model import Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, unpickle_papers
 from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
 from .render import (also_on, set_site_globals, index_pages, index_path, iter_paths, make_env, render_archive,
@@ -108,8 +108,16 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dic
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
           use_cache: bool = True, memo: BuildMemo | None = None) -> BuildReport:
     """Build the site into output_dir (default: the config's); raise BuildError on any error."""
-    with _collector_paused(), contextlib.ExitStack() as at_exit:
-        return _build(config, output_dir, drafts, use_cache, memo, at_exit)
+    with _collector_paused():
+        try:
+            with contextlib.ExitStack() as at_exit:
+                return _build(config, output_dir, drafts, use_cache, memo, at_exit)
+        except PapersUnreadable:  # damage inside the parse cache, seen only when a page needed it
+            cache_mod.ParseCache.clear(config.cache_dir)
+            if memo is not None:
+                memo.parse_cache = None
+            with contextlib.ExitStack() as at_exit:
+                return _build(config, output_dir, drafts, use_cache, memo, at_exit)
 
 
 @contextlib.contextmanager

@@ -122,6 +122,11 @@ class ParseCache:
                 pass
         return cls(folder, key, entries)
 
+    @staticmethod
+    def clear(cache_dir: Path) -> None:
+        """Remove the cache stored under cache_dir."""
+        shutil.rmtree(Path(cache_dir) / "parse", ignore_errors=True)
+
     @classmethod
     def disabled(cls) -> "ParseCache":
         """Return a cache that remembers nothing."""

@@ -166,8 +166,19 @@ class _PapersOnDemand:
         if digest is None:
             return ()
         state = digest.__dict__
-        papers = state["papers"] = pickle.loads(state.pop("_papers_pickle"))
+        try:
+            papers = pickle.loads(state["_papers_pickle"])
+        except Exception:  # noqa: BLE001 - any damage to the bytes
+            papers = None
+        if not isinstance(papers, tuple):
+            raise PapersUnreadable(f"the parsed papers of {digest.source} are damaged")
+        del state["_papers_pickle"]
+        state["papers"] = papers
         return papers
+
+
+class PapersUnreadable(Exception):
+    """A digest's pickled papers cannot be unpickled: the parse cache they came from is damaged."""
 
 
 Digest.papers = _PapersOnDemand()  # type: ignore[assignment] # after @dataclass, which has taken the default

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import time
 
 import pytest
@@ -296,3 +297,19 @@ def test_digests_read_back_unpickle_their_papers_only_when_asked():
     assert pickle.loads(pickle.dumps(copies[0])) == first  # passed on still packed
     assert site.papers["2403.00009"].paper == second.papers[0] and copies == [first, second]
     assert "papers" in vars(copies[0]) and pickle.loads(pickle.dumps(copies[0])) == first
+
+
+def test_a_cache_damaged_inside_a_digests_papers_is_dropped_and_the_build_done_again(site, tmp_path):
+    build(site)
+    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if pickle.loads(path.read_bytes())[1])
+    key, entries = pickle.loads(shard.read_bytes())
+    for _, digest, _, _ in entries.values():
+        vars(digest)["_papers_pickle"] = b"\x80\x05garbage"  # the outer pickle stays whole: found only when used
+    shard.write_bytes(pickle.dumps((key, entries)))
+    for record in site.cache_dir.glob("fresh-*.pickle"):
+        record.unlink()
+    shutil.rmtree(site.output_dir)  # every page is rendered, the damaged digests' among them
+    build(site)
+    build(site, output_dir=tmp_path / "good", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "good")
+    assert all(b"garbage" not in path.read_bytes() for path in (site.cache_dir / "parse").glob("*.pickle"))
