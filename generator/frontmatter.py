@@ -19,7 +19,7 @@ FRONT_MATTER_KEYS = ("title", "date", "lang", "tags", "draft", "description")
 # which YAML gives the same string: starting with a letter, holding no YAML indicator and
 # no character YAML refuses, and not a word YAML reads as true, false or null.
 # tests/test_parse.py holds the two readings equal; anything else goes to YAML.
-_SIMPLE_LINE = re.compile(r"(title|date|lang|tags|draft|description): +(.*?) *")
+_SIMPLE_LINE = re.compile(rf"({'|'.join(FRONT_MATTER_KEYS)}): +(.*?) *")
 _SIMPLE_TEXT = re.compile(r"[^\W\d_](?:[^\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff:#\[\]{}\\\"'`|>&*!%@]*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff:#\[\]{}\\\"'`|>&*!%@])?")
 _SIMPLE_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _YAML_WORDS = frozenset("yes no true false on off null".split())
