@@ -32,7 +32,7 @@ from .render import (also_on, set_site_globals, index_pages, index_path, iter_pa
                      render_top)
 from .theme import static_files, theme_fingerprint
 from .search import BUNDLE_DIR, SearchError, pagefind_executable, stage_search_index
-from .workers import fork_map, worker_count
+from .workers import fork_map
 from .write import OutputError, SiteWriter
 
 
@@ -357,7 +357,7 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
     first runs in this process while the workers start rendering (the parse cache is saved so);
-    before_fork runs first if the pages are many enough to be rendered in parallel.
+    before_fork runs before the workers are forked, if the pages are many enough for them.
     """
     pending = []
     for output in outputs:
@@ -366,9 +366,8 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
-    if before_fork is not None and worker_count(len(pending)) > 1:
-        before_fork()
-    for (rel, key, _), staged in zip(pending, fork_map(partial(render_share, writer, config), pending, first=first)):
+    rendered = fork_map(partial(render_share, writer, config), pending, first=first, before_fork=before_fork)
+    for (rel, key, _), staged in zip(pending, rendered):
         writer.record(rel, key, staged)
 
 

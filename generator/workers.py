@@ -31,20 +31,22 @@ def worker_count(items: int) -> int:
 
 
 def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int | None = None,
-             first: Callable[[], None] | None = None) -> list[R]:
+             first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None) -> list[R]:
     """Return fn's results for items, in order, computed in forked children when worthwhile.
 
     fn takes a share of the items and returns one result per item. The items are handed out
     in small runs from a queue (a pipe of run numbers) that every process reads until it is
     empty, the parent too: a process slowed by costly items, or by first (which the parent
-    runs before it joins in), simply takes fewer runs. An exception in any child is raised
-    again in the parent.
+    runs before it joins in), simply takes fewer runs. before_fork runs in the parent only
+    when it will fork, before it does. An exception in any child is raised again in the parent.
     """
     jobs = worker_count(len(items)) if jobs is None else jobs
     if jobs <= 1:
         if first is not None:
             first()
         return list(fn(items)) if items else []
+    if before_fork is not None:
+        before_fork()
     size = -(-len(items) // min(jobs * RUNS_PER_WORKER, MAX_RUNS))
     runs = -(-len(items) // size)
     queue, queue_end = os.pipe()

@@ -127,6 +127,15 @@ def test_fork_map_raises_what_first_raises():
         workers.fork_map(lambda share: list(share), list(range(100)), jobs=2, first=fail)
 
 
+def test_fork_map_runs_before_fork_only_when_it_forks_and_before_it_does():
+    prepared = []
+    assert workers.fork_map(lambda share: [prepared[:] for _ in share], [1, 2], jobs=1,
+                            before_fork=lambda: prepared.append("x")) == [[], []]
+    results = workers.fork_map(lambda share: [prepared[:] for _ in share], list(range(200)), jobs=2,
+                               before_fork=lambda: prepared.append("x"))
+    assert results == [["x"]] * 200  # children and parent alike see what it did
+
+
 def test_fork_map_keeps_order_and_raises_worker_errors():
     items = list(range(10))
     assert workers.fork_map(lambda share: [i * i for i in share], items, jobs=3) == [i * i for i in items]
