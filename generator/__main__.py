@@ -1,7 +1,5 @@
 """Allow `python -m generator`, the same as the `digest` command."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

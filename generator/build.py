@@ -47,6 +47,7 @@ class BuildReport:
     unchanged: int = 0
     seconds: float = 0.0
     warnings: list[Problem] = field(default_factory=list)
+    site: Site | None = field(default=None, repr=False, compare=False)  # None when nothing changed
 
     def summary(self) -> str:
         """Return the one-line summary printed after a build."""
@@ -206,6 +207,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         unchanged=writer.unchanged,
         seconds=time.perf_counter() - started,
         warnings=warnings,
+        site=site,
     )
 
 

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 from .config import DEFAULT_CONFIG, Config, load_config
 from .problems import BuildError, Problem, errors_in
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the digest command line; return the exit status."""
+def main(argv: list[str] | None = None, keep: list | None = None) -> int:
+    """Run the digest command line; return the exit status.
+
+    keep receives what a command made (a build's report, which holds the parsed archive),
+    for a caller that exits without freeing it.
+    """
     parser = make_parser()
     args = parser.parse_args(argv)
+    args.keep = [] if keep is None else keep
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
@@ -32,6 +39,23 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the machine said no (permissions, a full disk) somewhere no stage expected it
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def run() -> NoReturn:
+    """Run the command line, then exit without tearing the interpreter down.
+
+    The `digest` and `python -m generator` entry point. A build's report holds the parsed
+    archive, millions of objects: freeing them one by one at exit would add a tenth to a
+    cold build. Every file a command opens is closed before main returns.
+    """
+    kept: list = []
+    code = main(keep=kept)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said there
+            pass
+    os._exit(code)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -103,6 +127,7 @@ def run_build(args: argparse.Namespace) -> int:
 
     config = _config(args)
     report = build(config, output_dir=args.output, drafts=args.drafts, use_cache=not args.no_cache)
+    args.keep.append(report)
     print_problems(report.warnings)
     print(report.summary())
     return 0
