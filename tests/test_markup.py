@@ -11,7 +11,9 @@ WORDS = st.sampled_from(["확산", "모델의", "zero-shot", "LLM", "(MLLMs)", "
                          "GPT-4", "3.5", ":", ",", ";", "?", "'q'", '"q"', "~", "=", "+", "#", "|", "{x}", "$1"])
 SPACES = st.sampled_from([" ", "  ", "", "\t"])
 URLS = st.sampled_from(["https://github.com/a/b", "https://arxiv.org/abs/2403.09611", "http://x.org/p?a=1&b=2",
-                        "https://x.org/a-b/c.d#frag", "https://x.org/%20y", "https://x.org/a,b;c=d"])
+                        "https://x.org/a-b/c.d#frag", "https://x.org/%20y", "https://x.org/a,b;c=d",
+                        "https://x.org/?q=&lt;&amp;&#x22;", "https://한국.kr/경로?é=ü", "https://x.org/~a/$b!c+d@e:f|g{h}",
+                        "https://x.org/%22%3E%3Cscript%3E", "https://x.org/\u00ad\u200b"])
 
 
 @st.composite
