@@ -16,7 +16,15 @@ from typing import Iterator
 from urllib.parse import quote
 
 import jinja2
+import jinja2.compiler
 from markupsafe import Markup
+
+try:
+    from markupsafe._speedups import _escape_inner as _escaped
+except ImportError:  # markupsafe without its C speedups: escape's own replacements
+    def _escaped(text: str) -> str:
+        return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+                .replace("'", "&#39;").replace('"', "&#34;"))
 
 from . import __version__
 from .cache import code_fingerprint, prune_records
@@ -120,9 +128,43 @@ class _TemplateCache(jinja2.FileSystemBytecodeCache):
             pass
 
 
+def output_escape(value: object) -> str:
+    """Return value as escaped text for a page: markupsafe.escape's text, without making a Markup of it.
+
+    A page is joined from these as plain strings; a Markup object for each of the million
+    values of a full build was a tenth of its rendering time.
+    """
+    if value.__class__ is str:
+        return _escaped(value)
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return _escaped(str(value))
+
+
+class _CodeGenerator(jinja2.compiler.CodeGenerator):
+    """Jinja's code generator, with {{ value }} written through output_escape where autoescape is on.
+
+    (Overrides a method Jinja documents only in its source. Had it gone, templates would
+    fall back to markupsafe.escape: the same bytes, more slowly. A test checks it is used.)
+    """
+
+    def _output_child_pre(self, node, frame, finalize) -> None:
+        if frame.eval_ctx.autoescape and not frame.eval_ctx.volatile:
+            self.write("environment.output_escape(")
+            if finalize.src is not None:
+                self.write(finalize.src)
+        else:
+            super()._output_child_pre(node, frame, finalize)
+
+
+class _Environment(jinja2.Environment):
+    code_generator_class = _CodeGenerator
+    output_escape = staticmethod(output_escape)
+
+
 def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
     """Return the Jinja environment of the site's theme, with its globals and filters."""
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FileSystemLoader([str(d) for d in theme_dirs(config)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
