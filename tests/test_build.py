@@ -104,6 +104,8 @@ def test_rebuild_writes_only_changed_files(small_site):
 @pytest.mark.parametrize("edit, list_pages_change", [
     (("첫 번째 요약", "고친 요약"), False),  # a summary bullet: list pages show only cards
     (("Vote: ", "Vote: 1"), True),  # votes show on the home page, the archive's cards and top/
+    (("Paper two of", "Second paper of"), True),  # so do titles
+    (("Lee Jun, +", "Lee Jun"), True),  # authors are in a card's hash, though no list page shows them yet
 ])
 def test_list_pages_are_rendered_again_only_when_a_card_changes(small_site, edit, list_pages_change):
     build(small_site)
