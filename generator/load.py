@@ -92,7 +92,11 @@ def read_source(source: Source) -> tuple[bytes | None, list[Problem]]:
     """Return the bytes of a digest file, or None and why it could not be read."""
     try:
         with open(source.path, "rb") as handle:
-            data = handle.read(MAX_DIGEST_BYTES + 1)
+            # a buffer of the file's size: one of 1 MiB is an mmap and an mremap per file
+            size = os.fstat(handle.fileno()).st_size
+            data = handle.read(min(size, MAX_DIGEST_BYTES) + 1)
+            if len(data) > size:  # it grew since the stat
+                data += handle.read(MAX_DIGEST_BYTES + 1 - len(data))
     except OSError as exc:
         return None, [Problem(source.shown, 1, f"cannot read file: {exc.strerror or exc}")]
     if not data.strip():  # never a digest; most often one caught between truncate and write

@@ -394,3 +394,20 @@ def test_empty_digest_file_is_an_error_not_an_empty_page(small_site):
         build(small_site)
     assert [str(p) for p in caught.value.problems] == ["content/2024-03-16.md:1: error: file is empty (still being written?)"]
     assert tree_hashes(small_site.output_dir) == before
+
+
+@pytest.mark.parametrize("stat_size", [0, 100, 1024 * 1024 + 5])
+def test_a_digest_read_while_it_grows_is_read_whole_or_refused(small_site, monkeypatch, stat_size):
+    from generator import load
+    from generator.load import MAX_DIGEST_BYTES, find_sources, read_source
+
+    sources, _ = find_sources(small_site.content_dir, small_site.root)
+    source = next(s for s in sources if s.rel.endswith("2024-03-13.md"))
+    whole = Path(source.path).read_bytes()
+    real_fstat = os.fstat
+    monkeypatch.setattr(load.os, "fstat", lambda fd: os.stat_result((0,) * 6 + (stat_size,) + (0,) * 3)
+                        if fd > 2 else real_fstat(fd))  # as if the stat came before the last write
+    assert read_source(source) == (whole, [])
+    Path(source.path).write_bytes(whole + b"- more\n" * (MAX_DIGEST_BYTES // 7))
+    data, problems = read_source(source)
+    assert data is None and "file too large" in problems[0].message
