@@ -82,42 +82,47 @@ def built(tmp_path):
     return config
 
 
+class FileCreations:
+    """The os module as the writer sees it, with its Nth creation of a file (os.open with O_CREAT) raising exc."""
+
+    def __init__(self, n: int | None = None, exc: BaseException | None = None):
+        self.n, self.exc = n, exc
+        self.created: list[str] = []  # each file's path relative to the staging folder
+        self.supports_dir_fd = os.supports_dir_fd | {self.open}
+
+    def __getattr__(self, name):
+        return getattr(os, name)
+
+    def open(self, path, flags, *args, dir_fd=None, **kwargs):
+        if flags & os.O_CREAT:
+            path_text = os.fspath(path)
+            stage = next((p for p in Path(path_text).parents if ".tmp-" in p.name), None)
+            self.created.append(Path(path_text).relative_to(stage).as_posix() if stage else path_text)
+            if len(self.created) == self.n:
+                raise self.exc
+        return os.open(path, flags, *args, dir_fd=dir_fd, **kwargs)
+
+
 def fail_nth_file_write(monkeypatch, n: int, exc: BaseException) -> list[str]:
-    """Make the writer's Nth open-for-writing of a staged file raise exc; return the paths opened."""
-    opened: list[str] = []
-    real_open = open
-
-    def fake_open(file, mode="r", *args, **kwargs):
-        if "w" in mode and ".tmp-" in str(file):
-            opened.append(str(file))
-            if len(opened) == n:
-                raise exc
-        return real_open(file, mode, *args, **kwargs)
-
-    monkeypatch.setattr(write_mod, "open", fake_open, raising=False)
-    return opened
+    """Make the writer's Nth creation of a staged file raise exc; return the files created (relative paths)."""
+    creations = FileCreations(n, exc)
+    monkeypatch.setattr(write_mod, "os", creations)
+    return creations.created
 
 
 def staged_file_count(config) -> int:
     """Return how many files a V2 build over V1 stages (the writes that can fail)."""
-    counter: list[str] = []
-    real_open = open
-
-    def counting_open(file, mode="r", *args, **kwargs):
-        if "w" in mode and ".tmp-" in str(file):
-            counter.append(str(file))
-        return real_open(file, mode, *args, **kwargs)
-
-    write_mod.open = counting_open
+    creations = FileCreations()
+    write_mod.os = creations
     try:
         scratch = write_site(config.root.parent / "count", V1)
         build(scratch)
         set_content(scratch, V2)
-        counter.clear()
+        creations.created.clear()
         build(scratch)
     finally:
-        del write_mod.open
-    return len(counter)
+        write_mod.os = os
+    return len(creations.created)
 
 
 # --- the Nth write fails ------------------------------------------------------------------------
@@ -135,7 +140,7 @@ def test_disk_full_at_the_nth_write_is_reported_and_keeps_the_output(built, monk
     with pytest.raises(BuildError) as caught:
         build(built)
     assert len(opened) == n
-    rel = Path(opened[-1]).relative_to(next(p for p in Path(opened[-1]).parents if ".tmp-" in p.name)).as_posix()
+    rel = opened[-1]
     assert [str(p) for p in caught.value.problems] == [f"{out}:1: error: disk full while writing {rel}"]
     assert tree_hashes(out) == before
     assert leftovers(out) == []
