@@ -23,13 +23,15 @@ MAX_AUTHORS_CHARS = 20_000
 
 _DIGEST_HEADING = re.compile(r"^(#{1,2})[ \t]+(.*?)[ \t#]*$")
 _HEADING_DATE = re.compile(r"\((\d{4})-(\d{1,2})-(\d{1,2})\)")
-_PAPER_HEADING = re.compile(r"^###[ \t]+(.*?)[ \t]*$|^###$")
+# greedy, the trailing blanks stripped after: a lazy (.*?) before [ \t]*$ tries the end at every
+# character, ten times slower on a long heading or authors line
+_PAPER_HEADING = re.compile(r"^###(?:[ \t]+(.*))?$")
 _LINKED_TITLE = re.compile(r"^\[(.*)\]\(\s*<?([^\s<>]*)>?(?:\s+\"[^\"]*\")?\s*\)$")
 _THUMBNAIL = re.compile(r"^!\[([^\]]*)\]\(\s*<?([^\s<>]*)>?\s*\)$")
 _WATCH_VIDEO = re.compile(r"^\[Watch Video\]\(\s*<?([^\s<>]*)>?\s*\)$", re.IGNORECASE)
 _VIDEO_HTML = re.compile(r"^<div>\s*<video\b[^>]*?\bsrc=\"([^\"]*)\"[^>]*>\s*</video>\s*</div>$", re.IGNORECASE)
 _VOTE = re.compile(r"^Votes?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
-_AUTHORS = re.compile(r"^Authors?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
+_AUTHORS = re.compile(r"^Authors?:[ \t]*(.*)$", re.IGNORECASE)
 _BULLET = re.compile(r"^[-*+][ \t]+(.*)$")
 _LABEL = re.compile(r"^(\*{2,3})([^*]{1,60}?)(:)?\1(?(3)|[ \t]*:)[ \t]*(.*)$", re.DOTALL)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
@@ -143,7 +145,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
         if first == "#":
             match = _PAPER_HEADING.match(line)
             if match and not line.startswith("####"):
-                paper = _start_paper(match.group(1) or "", lineno, report)
+                paper = _start_paper((match.group(1) or "").rstrip(" \t"), lineno, report)
                 drafts.append(paper)
                 in_bullet = False
                 continue
@@ -323,7 +325,7 @@ def _paper_field(paper: _PaperDraft, line: str, lineno: int, report) -> bool:
     elif first in "Aa":
         match = _AUTHORS.match(line)
         if match:
-            paper.authors, paper.authors_omitted = _parse_authors(match.group(1), lineno, report)
+            paper.authors, paper.authors_omitted = _parse_authors(match.group(1).rstrip(" \t"), lineno, report)
             return True
     return False
 

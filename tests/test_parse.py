@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import zoneinfo
 
 import pytest
@@ -1207,3 +1208,18 @@ def test_common_front_matter_is_read_without_yaml():
         "tags": ["mamba", "비전", "large models"], "draft": False}
     for odd in ("lang: no", "date: 2024-02-30", "title: 'quoted'", "tags: [3d]", "title: a: b", "title: x\ntitle: y"):
         assert frontmatter._simple_front_matter(odd) is None, odd  # left to YAML, which reports or reads them
+
+
+@settings(max_examples=400, deadline=None)
+@given(prefix=st.sampled_from(["###", "### ", "###\t", "###  \t", "####", "###x", "Authors:", "Author: ", "authors:\t",
+                               "AUTHORS: "]),
+       rest=st.text(alphabet=" \t#xé[]()':,+가", max_size=20))
+def test_greedy_heading_and_authors_patterns_read_what_the_lazy_ones_did(prefix, rest):
+    line = prefix + rest
+    lazy = {"heading": re.compile(r"^###[ \t]+(.*?)[ \t]*$|^###$"),
+            "authors": re.compile(r"^Authors?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)}
+    for name, greedy in (("heading", parse_mod._PAPER_HEADING), ("authors", parse_mod._AUTHORS)):
+        old, new = lazy[name].match(line), greedy.match(line)
+        assert (old is None) == (new is None), (name, line)
+        if old:
+            assert (old.group(1) or "") == (new.group(1) or "").rstrip(" \t"), (name, line)
