@@ -198,6 +198,8 @@ def safe_url(url: str, *, images: bool = False) -> str | None:
 
 def clean_text(text: str) -> str:
     """Return text without bidi overrides, zero-width characters or XML-illegal characters."""
+    if text.isascii() and text.isprintable():  # most titles: none of those can be in it
+        return text
     return XML_ILLEGAL.sub("", _INVISIBLE.sub("", text))
 
 
