@@ -47,7 +47,7 @@ class BuildReport:
     unchanged: int = 0
     seconds: float = 0.0
     warnings: list[Problem] = field(default_factory=list)
-    site: Site | None = field(default=None, repr=False, compare=False)  # None when nothing changed
+    site: Site | None = field(default=None, repr=False, compare=False)  # of a one-shot build that did something
 
     def summary(self) -> str:
         """Return the one-line summary printed after a build."""
@@ -207,7 +207,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         unchanged=writer.unchanged,
         seconds=time.perf_counter() - started,
         warnings=warnings,
-        site=site,
+        site=site if memo is None else None,  # the preview's rebuilds free theirs here, as before the reload
     )
 
 
