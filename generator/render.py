@@ -19,12 +19,13 @@ import jinja2
 import jinja2.compiler
 from markupsafe import Markup
 
-try:
-    from markupsafe._speedups import _escape_inner as _escaped
-except ImportError:  # markupsafe without its C speedups: escape's own replacements
+try:  # markupsafe 3's escaping into a str: its C speedups, or their pure-Python twin
+    from markupsafe import _escape_inner as _escaped
+except ImportError:  # another markupsafe: its public escape, through a Markup
+    from markupsafe import escape as _markup_escape
+
     def _escaped(text: str) -> str:
-        return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
-                .replace("'", "&#39;").replace('"', "&#34;"))
+        return str(_markup_escape(text))
 
 from . import __version__
 from .cache import code_fingerprint, prune_records
