@@ -73,6 +73,7 @@ class LastBuild:
     theme: str
     digests: dict[str, Digest]
     produced: dict[str, str]  # rel -> key, of every file
+    site: Site
 
 
 def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dict[str, str], dict[str, str]]:
@@ -156,7 +157,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
     digests, more, save_cache = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
     at_exit.callback(save_cache)  # when an error stops the build before the render stage saves it
     problems += more
-    site, collisions = build_site(digests, drafts=drafts)
+    site, collisions = build_site(digests, drafts=drafts, previous=memo.last.site if memo and memo.last else None)
     problems += collisions
     if errors_in(problems):
         raise BuildError(problems)
@@ -192,7 +193,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
     if memo is not None:
-        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced)
+        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced, site)
         live = {(d.path, d.digest_hash) for d in site.digests}
         memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
     warnings = [p for p in problems if p.level != "error"]

@@ -9,6 +9,8 @@ import shutil
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import digest_text, write_site
 from generator import workers
@@ -234,6 +236,35 @@ def test_preview_rebuilds_with_a_memo_match_a_build_from_scratch(site, tmp_path)
     build(site, output_dir=preview, memo=memo)
     build(site, output_dir=tmp_path / "scratch-last", use_cache=False)
     assert tree_hashes(preview) == tree_hashes(tmp_path / "scratch-last")
+
+
+PAPER_IDS = [f"2403.{n:05d}" for n in range(1, 7)]
+day_edits = st.lists(st.tuples(st.integers(1, 6), st.none() | st.lists(st.sampled_from(PAPER_IDS), unique=True, max_size=4)),
+                     min_size=1, max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.lists(st.lists(st.sampled_from(PAPER_IDS), unique=True, max_size=4), min_size=6, max_size=6),
+       edits=day_edits)
+def test_the_preview_model_reuses_entries_and_equals_a_model_made_afresh(start, edits):
+    """After any run of edits (a day's papers replaced, in any order, or the day removed), the
+    papers of a model made from the last one are those of a model made from nothing, in the same order."""
+    def day(number: int, ids: list[str]):
+        date = f"2024-03-{number:02d}"
+        return parse_digest(digest_text(date, [(pid, f"{pid} on {date}") for pid in ids]), f"{date}.md")[0]
+
+    days = {number: day(number, ids) for number, ids in enumerate(start, 1)}
+    site, _ = build_site(list(days.values()))
+    for number, ids in edits:
+        old = days.pop(number, None)
+        if ids is not None:
+            days[number] = day(number, ids)
+        made, _ = build_site(list(days.values()), previous=site)
+        fresh, _ = build_site(list(days.values()))
+        assert list(made.papers.items()) == list(fresh.papers.items())
+        touched = {pid for digest in (old, days.get(number)) if digest for pid in digest.paper_ids}
+        assert all(made.papers[pid] is site.papers[pid] for pid in made.papers.keys() - touched)
+        site = made
 
 
 def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
