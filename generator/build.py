@@ -13,7 +13,7 @@ import traceback
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Collection, Iterator, NamedTuple
 
 import jinja2
 
@@ -68,16 +68,25 @@ class BuildMemo:
 
 @dataclass(frozen=True)
 class LastBuild:
-    """The last good preview build: its theme key, its digests by path and its files' keys."""
+    """The last good preview build: its theme key, its digests by path, its files' keys and its model."""
 
     theme: str
     digests: dict[str, Digest]
     produced: dict[str, str]  # rel -> key, of every file
     site: Site
+    paper_pages: dict[str, str]  # rel -> key, of the paper pages alone
 
 
-def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dict[str, str], dict[str, str]]:
-    """Return the paper pages this build can keep as they are, and the day pages' keys it can keep (rel -> key).
+class Unchanged(NamedTuple):
+    """What a preview build can keep of the last one's output (see unchanged_pages)."""
+
+    papers: dict[str, str]  # rel -> key of the paper pages kept as they are
+    redo: set[str] | None  # the ids of the papers whose pages are rendered again (None: all)
+    days: dict[str, str]  # rel -> key of the day pages whose key is known
+
+
+def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged:
+    """Return the paper pages this build can keep as they are, and the day pages' keys it can keep.
 
     Only the preview asks, where unchanged digests are the very same objects as before.
     A paper page is made from the theme and the digests the paper appeared in: when the
@@ -88,23 +97,31 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> tuple[dic
     keeps its key (computing the 1,000 keys again is a fifth of a preview's rebuild).
     """
     if last is None or last.theme != theme:
-        return {}, {}
+        return Unchanged({}, None, {})
     now = {digest.path: digest for digest in site.digests}
     touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]  # old versions
     touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]  # new versions
     papers = {pid for digest in touched for pid in digest.paper_ids}
-    redone = {f"papers/{pid}/index.html" for pid in papers}  # a paper's only file
-    kept = {rel: key for rel, key in last.produced.items() if rel[:7] == "papers/" and rel not in redone}
-    if list(last.digests) != list(now):
-        return kept, {}
+    kept = dict(last.paper_pages)
+    for pid in papers:
+        kept.pop(f"papers/{pid}/index.html", None)  # a paper's only file
+    paths = list(now)  # newest first, as site.digests
+    if list(last.digests) != paths:
+        return Unchanged(kept, papers, {})
+    redone = set()  # changed days and their neighbours, and the days of the changed days' papers
+    for index, path in enumerate(paths):
+        if last.digests[path] is not now[path]:
+            redone.update(paths[max(index - 1, 0):index + 2])
+    for pid in papers:
+        entry = site.papers.get(pid)
+        if entry is not None:
+            redone.update(appearance.digest.path for appearance in entry.appearances)
     day_keys = {}
-    for index, digest in enumerate(site.digests):
-        rel = digest.path + "index.html"
-        if (last.digests[digest.path] is digest and rel in last.produced
-                and all(other is None or last.digests[other.path] is other for other in site.neighbours(index))
-                and not any(pid in papers for pid in digest.paper_ids)):
+    for path in paths:
+        rel = path + "index.html"
+        if path not in redone and rel in last.produced:
             day_keys[rel] = last.produced[rel]
-    return kept, day_keys
+    return Unchanged(kept, papers, day_keys)
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
@@ -174,10 +191,10 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None,
                         previous=previous) as writer:
             shared = shared_key(env, config, theme)
-            kept, day_keys = unchanged_pages(last, shared, site)
-            writer.keep(kept)
+            unchanged = unchanged_pages(last, shared, site)
+            writer.keep(unchanged.papers)
             contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
-            write_outputs(writer, config, site_files(env, config, site, shared, skip=kept, day_keys=day_keys,
+            write_outputs(writer, config, site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
                                                      contents=contents), first=save_cache,
                           before_fork=partial(unpickle_papers, site.digests))
             if config.search and site.papers:  # index the finished new site before it is moved into place
@@ -193,7 +210,10 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
     if memo is not None:
-        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced, site)
+        rendered = site.papers if unchanged.redo is None else unchanged.redo & site.papers.keys()
+        paper_pages = {**unchanged.papers, **{rel: writer.produced[rel] for rel in (f"papers/{pid}/index.html" for pid in rendered)
+                                              if rel in writer.produced}}
+        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced, site, paper_pages)
         live = {(d.path, d.digest_hash) for d in site.digests}
         memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
     warnings = [p for p in problems if p.level != "error"]
@@ -294,17 +314,17 @@ def shared_key(env: jinja2.Environment, config: Config, theme_fp: str) -> str:
 
 
 def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
-               skip: dict[str, str] | None = None, day_keys: dict[str, str] | None = None,
+               papers: Collection[str] | None = None, day_keys: dict[str, str] | None = None,
                contents: dict[tuple[str, str], str] | None = None) -> Iterator[tuple]:
     """Yield every file of the site: (path, content), or (path, key, render) for pages worth rendering in parallel.
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     List pages show digests as cards, so their keys hash cards (model.card_hash): editing a
     summary re-renders its day, its paper pages and the feeds, not the archive. theme is
-    shared_key(); paper pages in skip are left out (the writer keeps them); day pages in
-    day_keys take the key given there; contents holds feed contents already rendered with env.
+    shared_key(); papers, if given, are the ids of the only papers whose pages are yielded
+    (the writer keeps the others); day pages in day_keys take the key given there; contents
+    holds feed contents already rendered with env.
     """
-    skip = skip or {}
     day_keys = day_keys or {}
     cards = make_key(theme, *(d.card_hash for d in site.digests))  # list pages show only cards
     pages = index_pages(site, config.paginate)
@@ -316,9 +336,8 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
             theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
             *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
         yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
-    for entry in site.papers.values() if config.paper_pages else ():
-        if entry.path + "index.html" in skip:
-            continue
+    entries = site.papers.values() if papers is None else [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
+    for entry in entries if config.paper_pages else ():
         yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
     yield "archive/index.html", cards, partial(render_archive, env, site)
     yield "tags/index.html", cards, partial(render_tags_index, env, site)

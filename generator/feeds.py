@@ -87,7 +87,7 @@ def _generator(config: Config, info: FeedInfo, items: list[FeedItem], self_url: 
         entry.published(item.digest.published)
         entry.updated(item.digest.published)
         entry.description(_xml_text(html.escape(item.summary, quote=False)))  # RSS readers render it as HTML
-        entry.content(_xml_text(item.content_html), type="html")
+        entry.content(item.content_html, type="html")  # made XML-safe once, in feed_items
         for tag in item.digest.tags:
             entry.category(term=_xml_text(tag))
     return fg
@@ -162,13 +162,14 @@ def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, .
     """Return the feed entries of digests, rendering each digest's content only if contents lacks it.
 
     contents maps (path, digest_hash) to content, for one theme and config: a build's
-    process renders each digest once, and the preview keeps them between builds.
+    process renders each digest once, and the preview keeps them between builds. Content
+    holds no character XML forbids (a theme could write one), so no feed cleans it again.
     """
     items = []
     for digest in digests:
         url = config.base_url + digest.path
         key = (digest.path, digest.digest_hash)
         if key not in contents:
-            contents[key] = absolutize(render_feed_content(env, digest), url)
+            contents[key] = _xml_text(absolutize(render_feed_content(env, digest), url))
         items.append(FeedItem(digest, url, contents[key], digest_description(digest)))
     return items

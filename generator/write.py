@@ -144,7 +144,7 @@ class SiteWriter:
             return
         if not pages.keys() <= self._previous.keys():
             raise OutputError("only files of the last build can be kept")
-        folded = {rel.casefold() for rel in pages}
+        folded = set(map(str.casefold, pages))
         if len(folded) != len(pages) or not folded.isdisjoint(self._folded):
             raise OutputError("two outputs would write the same file")
         self._folded |= folded
@@ -279,7 +279,8 @@ class SiteWriter:
             if not self.output_dir.exists():
                 os.rename(self.stage_dir, self.output_dir)
             else:
-                stale = sorted(set(self._previous or _walk_files(self.output_dir)) - set(self.produced), reverse=True)
+                stale = sorted((self._previous or dict.fromkeys(_walk_files(self.output_dir))).keys() - self.produced.keys(),
+                               reverse=True)
                 with _interrupts_deferred():
                     for rel in self._staged:
                         _move_into_place(self.stage_dir / rel, self.output_dir / rel)

@@ -295,6 +295,26 @@ def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
     assert "2024-03-08" in (preview / "2024/03/02/index.html").read_text()
 
 
+def test_preview_keeps_the_day_keys_of_days_away_from_a_change(tmp_path, monkeypatch):
+    """A changed day's neighbours (whose keys hash its title) and the days of its papers get new keys."""
+    from generator import build as build_module
+    from generator.build import BuildMemo
+    days = {f"2024-03-0{day}.md": digest_text(f"2024-03-0{day}", [(f"2403.0000{day}", f"Only on day {day}")])
+            for day in range(1, 6)}
+    days["2024-03-05.md"] = digest_text("2024-03-05", [("2403.00005", "Own"), ("2403.77777", "Also on day 1")])
+    days["2024-03-01.md"] = digest_text("2024-03-01", [("2403.77777", "Also on day 1")])
+    config = write_site(tmp_path / "s", days)
+    memo = BuildMemo()
+    build(config, output_dir=tmp_path / "preview", memo=memo)
+    kept = []
+    real = build_module.unchanged_pages
+    monkeypatch.setattr(build_module, "unchanged_pages", lambda *args: kept.append(sorted(real(*args).days)) or real(*args))
+    for day, papers in ((3, [("2403.00003", "Renamed")]), (5, [("2403.00005", "Own, renamed"), ("2403.77777", "Also on day 1")])):
+        (config.content_dir / f"2024-03-0{day}.md").write_text(digest_text(f"2024-03-0{day}", papers), encoding="utf-8")
+        build(config, output_dir=tmp_path / "preview", memo=memo)
+    assert kept == [["2024/03/01/index.html", "2024/03/05/index.html"], ["2024/03/02/index.html", "2024/03/03/index.html"]]
+
+
 def test_preview_renders_feed_content_only_for_changed_digests(site, tmp_path, monkeypatch):
     from generator import feeds
     from generator.build import BuildMemo
