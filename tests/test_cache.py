@@ -151,6 +151,31 @@ def test_fork_map_keeps_order_and_raises_worker_errors():
         workers.fork_map(fail, items, jobs=2)
 
 
+def test_fork_map_carries_results_larger_than_a_pipe_holds():
+    parent = os.getpid()
+
+    def work(share):
+        time.sleep(0.002)
+        return [(i, os.getpid(), str(i) * 300_000) for i in share]  # a run of 4 items: megabytes to send
+
+    results = workers.fork_map(work, list(range(256)), jobs=2)
+    assert [(i, text) for i, _, text in results] == [(i, str(i) * 300_000) for i in range(256)]
+    assert {pid for _, pid, _ in results} - {parent}  # some came from the child
+
+
+def test_fork_map_reports_a_worker_that_dies():
+    parent = os.getpid()
+
+    def work(share):
+        if os.getpid() != parent:
+            os._exit(3)  # killed mid-run, say: no result, no error sent
+        time.sleep(0.01)
+        return list(share)
+
+    with pytest.raises(RuntimeError, match="worker died"):
+        workers.fork_map(work, list(range(200)), jobs=2)
+
+
 def test_template_error_in_a_worker_names_the_template(site, tmp_path, monkeypatch):
     monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
     templates = site.root / "templates"
