@@ -1,12 +1,16 @@
-"""The theme's templates escape through output_escape, with the bytes Jinja's own escaping gives."""
+"""The theme's templates escape through output_escape and yield each run of text and values as one
+string, with the bytes Jinja's own code gives and errors at the same template lines."""
 
 from __future__ import annotations
 
 import jinja2
 import markupsafe
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from generator.build import build
+from generator.problems import BuildError
 from generator.render import make_env, output_escape
 
 TEMPLATE = """\
@@ -29,6 +33,22 @@ def test_templates_call_output_escape(small_site):
     source = make_env(small_site).compile("{{ x }}", raw=True)
     assert "environment.output_escape(" in source
     assert "escape(" not in source.replace("environment.output_escape(", "")
+
+
+def test_text_and_values_between_two_tags_are_yielded_as_one_string(small_site):
+    source = make_env(small_site).compile("<p>{{ a }} and {{ b }}</p>\n{% if a %}<b>{{ a }}</b>{% endif %}", raw=True)
+    assert source.count("yield ''.join((") == 2
+    assert source.count("yield") == 2 + source.count("yield None")  # Jinja's "if 0: yield None" makes a generator
+
+
+def test_an_error_in_a_run_of_values_names_its_own_line(small_site):
+    templates = small_site.root / "templates"
+    templates.mkdir()
+    (templates / "archive.html").write_text('{% extends "base.html" %}\n{% block content %}\n<p>{{ site.title }}\n'
+                                            '{{ site.title }} and\n{{ nothing.here }}</p>\n{% endblock %}\n')
+    with pytest.raises(BuildError) as caught:
+        build(small_site)
+    assert str(caught.value.problems[-1]).startswith("templates/archive.html:5: error: template error")
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # the config is only read
