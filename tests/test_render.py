@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from generator.build import build
 from generator.problems import BuildError
-from generator.render import make_env, output_escape
+from generator.render import make_env, output_escape, set_site_globals
 
 TEMPLATE = """\
 {% macro card(title) %}<h2>{{ title }}</h2>{{ caller() if caller is defined else '' }}{% endmacro %}
@@ -49,6 +49,18 @@ def test_an_error_in_a_run_of_values_names_its_own_line(small_site):
     with pytest.raises(BuildError) as caught:
         build(small_site)
     assert str(caught.value.problems[-1]).startswith("templates/archive.html:5: error: template error")
+
+
+def test_templates_see_the_site_globals_of_the_latest_build(small_site):
+    """The preview reuses one environment: a template loaded before set_site_globals sees what it set."""
+    from dataclasses import replace
+    env = make_env(small_site)
+    template = env.from_string("{{ site.title }}")
+    assert template.render() == small_site.title
+    set_site_globals(env, replace(small_site, title="Renamed"), None)
+    assert template.render() == "Renamed" and env.from_string("{{ site.title }}").render() == "Renamed"
+    own = env.from_string("{{ extra }} {{ site.title }}", globals={"extra": "mine"})
+    assert own.render() == "mine Renamed" and "extra" not in env.globals
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])  # the config is only read
