@@ -64,7 +64,7 @@ class Summary:
                 .replace(b"\x1c", b"<li>").replace(b"\x1f", b"</li>\n").decode())
 
     def __iter__(self) -> Iterator[Bullet]:
-        for item in self._packed.decode().split("\x1f")[:-1]:
+        for item in map(bytes.decode, self._packed.split(b"\x1f")[:-1]):  # a caller that stops early decodes no more
             if item[:1] == "\x1d":
                 label, _, fragment = item[1:].partition("\x1e")
                 yield Bullet(html=fragment, label=html.unescape(label))
