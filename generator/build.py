@@ -194,9 +194,9 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
             unchanged = unchanged_pages(last, shared, site)
             writer.keep(unchanged.papers)
             contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
-            write_outputs(writer, config, site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
-                                                     contents=contents), first=save_cache,
-                          before_fork=partial(unpickle_papers, site.digests))
+            outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
+                                 contents=contents)
+            write_outputs(writer, config, outputs, first=save_cache, before_fork=partial(unpickle_papers, site.digests))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -211,8 +211,10 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
 
     if memo is not None:
         rendered = site.papers if unchanged.redo is None else unchanged.redo & site.papers.keys()
-        paper_pages = {**unchanged.papers, **{rel: writer.produced[rel] for rel in (f"papers/{pid}/index.html" for pid in rendered)
-                                              if rel in writer.produced}}
+        paper_pages = dict(unchanged.papers)
+        for rel in (f"papers/{pid}/index.html" for pid in rendered):
+            if rel in writer.produced:
+                paper_pages[rel] = writer.produced[rel]
         memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced, site, paper_pages)
         live = {(d.path, d.digest_hash) for d in site.digests}
         memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
@@ -336,8 +338,13 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
             theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
             *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
         yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
-    entries = site.papers.values() if papers is None else [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
-    for entry in entries if config.paper_pages else ():
+    if not config.paper_pages:
+        entries = []
+    elif papers is None:
+        entries = site.papers.values()
+    else:
+        entries = [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
+    for entry in entries:
         yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
     yield "archive/index.html", cards, partial(render_archive, env, site)
     yield "tags/index.html", cards, partial(render_tags_index, env, site)

@@ -45,8 +45,8 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
     empty, the parent too: a process slowed by costly items, or by first (which the parent
     runs before it joins in), simply takes fewer runs. A child sends each run's results as
     soon as it has them, and the parent takes in what has arrived after each of its own
-    runs: pickling and unpickling them overlaps the work instead of following it (a tenth
-    of a cold build, whose parsed digests come back this way). before_fork runs in the
+    runs: pickling and unpickling them overlaps the work instead of following it (the parsed
+    digests of a cold build come back this way, nearly a tenth of its CPU). before_fork runs in the
     parent only when it will fork, before it does. An exception in any child is raised
     again in the parent.
     """
