@@ -71,10 +71,14 @@ class LastBuild:
     """The last good preview build: its theme key, its digests by path, its files' keys and its model."""
 
     theme: str
-    digests: dict[str, Digest]
     produced: dict[str, str]  # rel -> key, of every file
     site: Site
     paper_pages: dict[str, str]  # rel -> key, of the paper pages alone
+
+    @property
+    def digests(self) -> dict[str, Digest]:
+        """Return the build's digests by path, newest first."""
+        return {digest.path: digest for digest in self.site.digests}
 
 
 class Unchanged(NamedTuple):
@@ -99,18 +103,19 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged
     if last is None or last.theme != theme:
         return Unchanged({}, None, {})
     now = {digest.path: digest for digest in site.digests}
-    touched = [digest for path, digest in last.digests.items() if now.get(path) is not digest]  # old versions
-    touched += [digest for path, digest in now.items() if last.digests.get(path) is not digest]  # new versions
+    before = last.digests
+    touched = [digest for path, digest in before.items() if now.get(path) is not digest]  # old versions
+    touched += [digest for path, digest in now.items() if before.get(path) is not digest]  # new versions
     papers = {pid for digest in touched for pid in digest.paper_ids}
     kept = dict(last.paper_pages)
     for pid in papers:
         kept.pop(f"papers/{pid}/index.html", None)  # a paper's only file
     paths = list(now)  # newest first, as site.digests
-    if list(last.digests) != paths:
+    if list(before) != paths:
         return Unchanged(kept, papers, {})
     redone = set()  # changed days and their neighbours, and the days of the changed days' papers
     for index, path in enumerate(paths):
-        if last.digests[path] is not now[path]:
+        if before[path] is not now[path]:
             redone.update(paths[max(index - 1, 0):index + 2])
     for pid in papers:
         entry = site.papers.get(pid)
@@ -215,7 +220,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         for rel in (f"papers/{pid}/index.html" for pid in rendered):
             if rel in writer.produced:
                 paper_pages[rel] = writer.produced[rel]
-        memo.last = LastBuild(shared, {d.path: d for d in site.digests}, writer.produced, site, paper_pages)
+        memo.last = LastBuild(shared, writer.produced, site, paper_pages)
         live = {(d.path, d.digest_hash) for d in site.digests}
         memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
     warnings = [p for p in problems if p.level != "error"]

@@ -279,8 +279,7 @@ class SiteWriter:
             if not self.output_dir.exists():
                 os.rename(self.stage_dir, self.output_dir)
             else:
-                stale = sorted((self._previous or dict.fromkeys(_walk_files(self.output_dir))).keys() - self.produced.keys(),
-                               reverse=True)
+                stale = sorted(set(self._previous or _walk_files(self.output_dir)) - self.produced.keys(), reverse=True)
                 with _interrupts_deferred():
                     for rel in self._staged:
                         _move_into_place(self.stage_dir / rel, self.output_dir / rel)
