@@ -323,7 +323,7 @@ def shared_key(env: jinja2.Environment, config: Config, theme_fp: str) -> str:
 def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
                papers: Collection[str] | None = None, day_keys: dict[str, str] | None = None,
                contents: dict[tuple[str, str], str] | None = None) -> Iterator[tuple]:
-    """Yield every file of the site: (path, content), or (path, key, render) for pages worth rendering in parallel.
+    """Yield every file of the site, costliest first: (path, content), or (path, key, render) to render in parallel.
 
     A key hashes everything its page is made from, so an unchanged key means unchanged bytes.
     List pages show digests as cards, so their keys hash cards (model.card_hash): editing a
@@ -338,19 +338,6 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     for number in range(1, len(pages) + 1):
         key = make_key(theme, number, len(pages), *(d.card_hash for d in pages[number - 1]))
         yield index_path(number) + "index.html", key, partial(render_index_page, env, pages, number)
-    for index, digest in enumerate(site.digests):
-        key = day_keys.get(digest.path + "index.html") or make_key(
-            theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
-            *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
-        yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
-    if not config.paper_pages:
-        entries = []
-    elif papers is None:
-        entries = site.papers.values()
-    else:
-        entries = [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
-    for entry in entries:
-        yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
     yield "archive/index.html", cards, partial(render_archive, env, site)
     yield "tags/index.html", cards, partial(render_tags_index, env, site)
     for tag in site.tags:
@@ -374,6 +361,21 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
         yield "CNAME", config.cname + "\n"
     for rel, path in static_files(config).items():
         yield rel, path.read_bytes()
+    # the many small pages last: workers take pages in runs from a queue, and a costly page
+    # (a feed of 20 days, a tag's page) in the last run kept one process busy alone, 40 ms
+    for index, digest in enumerate(site.digests):
+        key = day_keys.get(digest.path + "index.html") or make_key(
+            theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
+            *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
+        yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
+    if not config.paper_pages:
+        entries = []
+    elif papers is None:
+        entries = site.papers.values()
+    else:
+        entries = [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
+    for entry in entries:
+        yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
 
 
 def paper_page_key(theme: str, entry: PaperEntry) -> str:

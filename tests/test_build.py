@@ -411,3 +411,21 @@ def test_a_digest_read_while_it_grows_is_read_whole_or_refused(small_site, monke
     Path(source.path).write_bytes(whole + b"- more\n" * (MAX_DIGEST_BYTES // 7))
     data, problems = read_source(source)
     assert data is None and "file too large" in problems[0].message
+
+
+def test_day_and_paper_pages_are_rendered_after_list_pages_and_feeds(small_site, monkeypatch):
+    """Workers take pages from a queue in runs: a costly list page or feed in the last run
+    kept one process busy while the other waited, so the many small pages come last."""
+    import generator.build as build_mod
+    seen = []
+    render_share = build_mod.render_share
+
+    def recording(writer, config, outputs):
+        seen.extend(rel for rel, _, _ in outputs)
+        return render_share(writer, config, outputs)
+
+    monkeypatch.setattr(build_mod, "render_share", recording)
+    build(small_site)
+    small = [i for i, rel in enumerate(seen) if rel[:4].isdigit() or rel.startswith("papers/")]
+    assert "feed.xml" in seen and "archive/index.html" in seen
+    assert small and small == list(range(len(seen) - len(small), len(seen))), seen
