@@ -7,6 +7,7 @@ threads running, as in the preview server; few items; one core) the work runs in
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pickle
@@ -141,27 +142,57 @@ class _Inbox:
         return runs
 
 
-def _send(write_fd: int, message: tuple) -> None:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(len(data).to_bytes(8, "little") + data)
-    while view:
-        view = view[os.write(write_fd, view):]
+class _Outbox:
+    """A child's end of its pipe: frames go in as far as the pipe takes them, the rest waits for the next send.
+
+    A child that waited on a full pipe would stand idle until the parent ends its run and
+    reads: at 3,000 digests a run's parsed digests outgrow the pipe, and the child stood
+    idle for a third of the parse.
+    """
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.pending: collections.deque[memoryview] = collections.deque()  # what the pipe has yet to take
+        os.set_blocking(fd, False)
+
+    def send(self, message: tuple) -> None:
+        """Frame and queue message, and write what the pipe takes."""
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending.append(memoryview(len(data).to_bytes(8, "little")))
+        self.pending.append(memoryview(data))
+        self.flush(block=False)
+
+    def flush(self, block: bool) -> None:
+        """Write the queued frames, all of them if block, else what the pipe takes now."""
+        if block:
+            os.set_blocking(self.fd, True)
+        while self.pending:
+            try:
+                written = os.write(self.fd, self.pending[0])
+            except BlockingIOError:  # full: the parent reads after its current run
+                return
+            if written == len(self.pending[0]):
+                self.pending.popleft()
+            else:
+                self.pending[0] = self.pending[0][written:]
 
 
 def _run_child(fn: Callable, items: Sequence, size: int, queue: int, write_fd: int) -> None:
     """Take runs from queue and send each one's results to write_fd, then an end frame; leave without cleanup."""
     code = 0
+    outbox = _Outbox(write_fd)
     try:
         try:
             while taken := os.read(queue, 4):
                 start = int.from_bytes(taken, "little") * size
-                _send(write_fd, ("ok", (start, list(fn(items[start:start + size])))))
-            _send(write_fd, ("end", None))
+                outbox.send(("ok", (start, list(fn(items[start:start + size])))))
+            outbox.send(("end", None))
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent
             try:
-                _send(write_fd, ("error", exc))
+                outbox.send(("error", exc))
             except Exception:  # noqa: BLE001 - unpicklable: the parent gets its text
-                _send(write_fd, ("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+                outbox.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        outbox.flush(block=True)
     except BaseException:  # noqa: BLE001
         code = 1
     finally:

@@ -163,6 +163,34 @@ def test_fork_map_carries_results_larger_than_a_pipe_holds():
     assert {pid for _, pid, _ in results} - {parent}  # some came from the child
 
 
+def test_a_worker_goes_on_while_the_parent_has_yet_to_read_its_results(tmp_path):
+    """A child whose results fill the pipe keeps working: it does not wait for the parent to read."""
+    parent = os.getpid()
+    items = list(range(64))  # 64 runs of one item: the child sends 63 x 400 KB, many times what a pipe holds
+    started, done = tmp_path / "parent-started", tmp_path / "child-done"
+    done.mkdir()
+    waited = []
+
+    def wait_for(ready):
+        deadline = time.monotonic() + 20
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def work(share):
+        if os.getpid() == parent and not waited:  # the parent's first run: wait for the child to do all the others
+            started.touch()
+            wait_for(lambda: len(os.listdir(done)) == len(items) - 1)
+            waited.append(len(os.listdir(done)))
+        elif os.getpid() != parent:
+            wait_for(started.exists)  # so that the parent surely takes a run
+            (done / str(share[0])).touch()
+        return [str(i) * 400_000 for i in share]
+
+    results = workers.fork_map(work, items, jobs=2)
+    assert results == [str(i) * 400_000 for i in items]
+    assert waited == [len(items) - 1]  # the child finished every other run before the parent read any
+
+
 def test_fork_map_reports_a_worker_that_dies():
     parent = os.getpid()
 
