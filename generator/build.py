@@ -270,7 +270,8 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
             misses.append((source, stamp))
         else:
             parsed[source.rel] = hit
-    results = fork_map(partial(read_sources, cache, config.timezone), [source for source, _ in misses])
+    results = fork_map(partial(read_sources, cache, config.timezone), [source for source, _ in misses],
+                       received=_unpickle_received)
     for (source, stamp), (sha, digest, found) in zip(misses, results):
         if sha is not None:
             cache.put(source.rel, sha, digest, found, stamp)
@@ -301,6 +302,11 @@ def read_sources(cache: cache_mod.ParseCache, timezone: str,
         known = cache.lookup(source.rel, sha)
         results.append((sha, *(known or parse_source(data, sha, source, timezone))))
     return results
+
+
+def _unpickle_received(results: list[tuple[str | None, Digest | None, list[Problem]]]) -> None:
+    """Unpickle the papers of digests a build worker sent, while the parse goes on (before the render, all are)."""
+    unpickle_papers(digest for _, digest, _ in results if digest is not None)
 
 
 def parse_source(data: bytes, sha: str, source: Source, timezone: str) -> tuple[Digest | None, list[Problem]]:

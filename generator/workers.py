@@ -7,12 +7,12 @@ threads running, as in the preview server; few items; one core) the work runs in
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import pickle
 import signal
 import threading
+from queue import SimpleQueue
 from typing import Callable, Sequence, TypeVar
 
 try:
@@ -38,7 +38,8 @@ def worker_count(items: int) -> int:
 
 
 def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int | None = None,
-             first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None) -> list[R]:
+             first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None,
+             received: Callable[[list[R]], None] | None = None) -> list[R]:
     """Return fn's results for items, in order, computed in forked children when worthwhile.
 
     fn takes a share of the items and returns one result per item. The items are handed out
@@ -47,9 +48,10 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
     runs before it joins in), simply takes fewer runs. A child sends each run's results as
     soon as it has them, and the parent takes in what has arrived after each of its own
     runs: pickling and unpickling them overlaps the work instead of following it (the parsed
-    digests of a cold build come back this way, nearly a tenth of its CPU). before_fork runs in the
-    parent only when it will fork, before it does. An exception in any child is raised
-    again in the parent.
+    digests of a cold build come back this way, nearly a tenth of its CPU). received, if
+    given, is called in the parent with each child run's results as they are taken in.
+    before_fork runs in the parent only when it will fork, before it does. An exception in
+    any child is raised again in the parent.
     """
     jobs = worker_count(len(items)) if jobs is None else jobs
     if jobs <= 1:
@@ -85,9 +87,9 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
             start = int.from_bytes(taken, "little") * size
             done.append((start, list(fn(items[start:start + size]))))
             for inbox in inboxes:
-                done += inbox.take(block=False)
+                done += _taken(inbox.take(block=False), received)
         for inbox in inboxes:
-            done += inbox.take(block=True)
+            done += _taken(inbox.take(block=True), received)
         for pid, read_fd in children:
             os.waitpid(pid, 0)
             os.close(read_fd)
@@ -104,6 +106,14 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
                     action()
                 except OSError:
                     pass
+
+
+def _taken(runs: list[tuple[int, list]], received: Callable[[list], None] | None) -> list[tuple[int, list]]:
+    """Return runs, after handing each one's results to received."""
+    if received is not None:
+        for _, results in runs:
+            received(results)
+    return runs
 
 
 class _Inbox:
@@ -143,38 +153,42 @@ class _Inbox:
 
 
 class _Outbox:
-    """A child's end of its pipe: frames go in as far as the pipe takes them, the rest waits for the next send.
+    """A child's end of its pipe, written by a thread of the child's own while it works on.
 
-    A child that waited on a full pipe would stand idle until the parent ends its run and
-    reads: at 3,000 digests a run's parsed digests outgrow the pipe, and the child stood
-    idle for a third of the parse.
+    The parent takes results in only between its own runs. A child that waited on a full
+    pipe stood idle until then: at 3,000 digests a run's parsed digests outgrow the pipe,
+    and the child stood idle a third of the parse. Written only when the child sent its
+    next run, the pipe fell behind, and the parent took in a backlog alone at the end.
     """
 
     def __init__(self, fd: int):
         self.fd = fd
-        self.pending: collections.deque[memoryview] = collections.deque()  # what the pipe has yet to take
-        os.set_blocking(fd, False)
+        self.frames: SimpleQueue[tuple[bytes, bytes] | None] = SimpleQueue()
+        self.failure: OSError | None = None
+        self.writer = threading.Thread(target=self._write, daemon=True)
+        self.writer.start()
 
     def send(self, message: tuple) -> None:
-        """Frame and queue message, and write what the pipe takes."""
+        """Queue message as a frame for the pipe."""
         data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        self.pending.append(memoryview(len(data).to_bytes(8, "little")))
-        self.pending.append(memoryview(data))
-        self.flush(block=False)
+        self.frames.put((len(data).to_bytes(8, "little"), data))
 
-    def flush(self, block: bool) -> None:
-        """Write the queued frames, all of them if block, else what the pipe takes now."""
-        if block:
-            os.set_blocking(self.fd, True)
-        while self.pending:
-            try:
-                written = os.write(self.fd, self.pending[0])
-            except BlockingIOError:  # full: the parent reads after its current run
-                return
-            if written == len(self.pending[0]):
-                self.pending.popleft()
-            else:
-                self.pending[0] = self.pending[0][written:]
+    def close(self) -> None:
+        """Return when every frame is in the pipe; raise what stopped the writing, if anything did."""
+        self.frames.put(None)
+        self.writer.join()
+        if self.failure is not None:
+            raise self.failure
+
+    def _write(self) -> None:
+        try:
+            while (frame := self.frames.get()) is not None:
+                for part in frame:
+                    view = memoryview(part)
+                    while view:  # the interpreter lock is free while the write waits for the parent
+                        view = view[os.write(self.fd, view):]
+        except OSError as exc:  # the parent is gone
+            self.failure = exc
 
 
 def _run_child(fn: Callable, items: Sequence, size: int, queue: int, write_fd: int) -> None:
@@ -192,7 +206,7 @@ def _run_child(fn: Callable, items: Sequence, size: int, queue: int, write_fd: i
                 outbox.send(("error", exc))
             except Exception:  # noqa: BLE001 - unpicklable: the parent gets its text
                 outbox.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
-        outbox.flush(block=True)
+        outbox.close()
     except BaseException:  # noqa: BLE001
         code = 1
     finally:

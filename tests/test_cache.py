@@ -191,6 +191,34 @@ def test_a_worker_goes_on_while_the_parent_has_yet_to_read_its_results(tmp_path)
     assert waited == [len(items) - 1]  # the child finished every other run before the parent read any
 
 
+def test_a_workers_results_reach_the_parent_while_it_works_on(tmp_path):
+    """A run's results that outgrow the pipe are written while the child works on the next
+    run, and handed to received as they arrive: not held back until the child sends again."""
+    parent = os.getpid()
+    marker = tmp_path / "received"
+    children_runs = []
+
+    def work(share):
+        child_waited = None
+        if os.getpid() != parent:
+            if children_runs:  # after its first run: wait until the parent has received a run of the child's
+                deadline = time.monotonic() + 20
+                while not marker.exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                child_waited = marker.exists()
+            children_runs.append(share[0])
+        return [(os.getpid(), child_waited, bytes([i]) * 2_500_000) for i in share]  # a run: over twice a pipe
+
+    received = []
+    results = workers.fork_map(work, list(range(16)), jobs=2,
+                               received=lambda results: received.append(results) or marker.touch())
+    assert [data for _, _, data in results] == [bytes([i]) * 2_500_000 for i in range(16)]
+    from_child = [r for r in results if r[0] != parent]
+    assert from_child and sum(len(run) for run in received) == len(from_child)  # only the child's, each once
+    waits = [waited for _, waited, _ in from_child]
+    assert waits.count(None) == 1 and waits.count(True) == len(waits) - 1  # None: the child's first run
+
+
 def test_fork_map_reports_a_worker_that_dies():
     parent = os.getpid()
 
