@@ -429,3 +429,21 @@ def test_day_and_paper_pages_are_rendered_after_list_pages_and_feeds(small_site,
     small = [i for i, rel in enumerate(seen) if rel[:4].isdigit() or rel.startswith("papers/")]
     assert "feed.xml" in seen and "archive/index.html" in seen
     assert small and small == list(range(len(seen) - len(small), len(seen))), seen
+
+
+def test_one_shot_commands_leave_the_cycle_collector_off_and_serve_turns_it_on(monkeypatch):
+    """Turned back on after a build, the collector would walk every object the build made just
+    before the process exits; the preview runs on, and collects as usual."""
+    import gc
+
+    from generator import cli, serve
+    seen = []
+    monkeypatch.setattr(cli, "main", lambda keep: seen.append(gc.isenabled()) or 0)
+    monkeypatch.setattr(cli.os, "_exit", lambda code: seen.append(code))
+    monkeypatch.setattr(serve, "serve", lambda *args, **kwargs: seen.append(gc.isenabled()) or 0)
+    try:
+        cli.run()
+        cli.run_serve(cli.make_parser().parse_args(["serve"]))
+    finally:
+        gc.enable()
+    assert seen == [False, 0, True]
