@@ -194,8 +194,8 @@ class _Outbox:
 def _run_child(fn: Callable, items: Sequence, size: int, queue: int, write_fd: int) -> None:
     """Take runs from queue and send each one's results to write_fd, then an end frame; leave without cleanup."""
     code = 0
-    outbox = _Outbox(write_fd)
     try:
+        outbox = _Outbox(write_fd)
         try:
             while taken := os.read(queue, 4):
                 start = int.from_bytes(taken, "little") * size
