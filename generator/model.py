@@ -108,6 +108,11 @@ class Paper:
     extra_html: str = ""
     line: int = 0
 
+    @property
+    def authors_text(self) -> str:
+        """Return the authors as one line, comma-separated (a page shows them so; Jinja's join filter costs more)."""
+        return ", ".join(self.authors)
+
 
 @dataclass(frozen=True)
 class Digest:

@@ -7,6 +7,7 @@ strings); autoescaping is on for every template, whatever its file name.
 from __future__ import annotations
 
 import hashlib
+import collections
 import html
 import math
 import os
@@ -298,7 +299,7 @@ def render_digest_page(env: jinja2.Environment, site: Site, index: int) -> str:
         digest=digest,
         older=older,
         newer=newer,
-        also_on=also_on(site, digest),
+        also_on=collections.defaultdict(tuple, also_on(site, digest)),
         page=PageMeta(
             path=digest.path,
             title=digest.title,
