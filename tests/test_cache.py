@@ -440,6 +440,19 @@ def test_digests_read_back_unpickle_their_papers_only_when_asked():
     assert "papers" in vars(copies[0]) and pickle.loads(pickle.dumps(copies[0])) == first
 
 
+def test_a_paper_pickles_as_its_values_and_comes_back_equal():
+    from dataclasses import fields
+    from generator.model import Paper, Summary
+    paper = Paper(id="2403.00001", title="T <b>", url="https://arxiv.org/abs/2403.00001", thumbnail="https://x/t.png",
+                  video="https://x/v.mp4", votes=7, authors=("A", "B"), authors_omitted=True,
+                  summary=Summary([("What's New", "<em>new</em>"), ("", "plain")]), extra_html="<p>x</p>", line=9)
+    data = pickle.dumps(paper, protocol=pickle.HIGHEST_PROTOCOL)
+    assert not any(f.name.encode() in data for f in fields(Paper) if len(f.name) > 5)  # no names: values only
+    copy = pickle.loads(data)
+    assert copy == paper and vars(copy) == vars(paper) and list(vars(copy)) == [f.name for f in fields(Paper)]
+    assert copy.summary.html == paper.summary.html and len(copy.summary) == 2
+
+
 def test_a_cache_damaged_inside_a_digests_papers_is_dropped_and_the_build_done_again(site, tmp_path):
     build(site)
     shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if pickle.loads(path.read_bytes())[1])
