@@ -293,6 +293,8 @@ class Result:
     self_reported: list[str] = field(default_factory=list)
     serve_ms: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)  # seconds to write the output's files with no rendering
+    files: int = 0
 
 
 def checked(tool: Tool, run: Run, what: str) -> Run:
@@ -320,9 +322,35 @@ def bench_tool(tool: Tool, runs: int) -> Result:
         result.nochange.append(again.seconds)
         result.onechange.append(one.seconds)
         result.self_reported += [line for r in (cold, again, one) for line in SUMMARY.findall(r.output)][:3]
+    result.files, result.floor = file_floor(tool.site / tool.output, runs)
     tool.clean()  # one more cold build, for memory only
     result.peak_mb.append(checked(tool, measure(tool.command(), tool.site, sample=True), "cold (memory)").peak_mb)
     return result
+
+
+def file_floor(output: Path, runs: int) -> tuple[int, list[float]]:
+    """Return the number of files under output and the seconds, per run, this process takes to write
+    the same folders and files (same sizes) into a new folder beside it, with no rendering.
+
+    What the file system alone costs a cold build of that site: no tool writes its output faster.
+    """
+    folders = sorted({p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_dir()})
+    files = [(p.relative_to(output).as_posix(), p.stat().st_size) for p in output.rglob("*") if p.is_file()]
+    blob = b"x" * max((size for _, size in files), default=0)
+    times = []
+    for index in range(runs):
+        scratch = output.with_name(f".floor-{index}-{output.name}")
+        start = time.perf_counter()
+        os.mkdir(scratch)
+        for rel in folders:  # sorted: each after its parent
+            os.mkdir(scratch / rel)
+        for rel, size in files:
+            handle = os.open(scratch / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.write(handle, blob[:size])
+            os.close(handle)
+        times.append(time.perf_counter() - start)
+        discard(scratch)
+    return len(files), times
 
 
 def bench_cold_only(tool: Digest, runs: int, *extra: str) -> list[float]:
@@ -547,6 +575,10 @@ def bench_size(size: int, args: argparse.Namespace, notes: list[str]) -> dict[st
             continue
         if key == "digest":
             digest_extras(tool, size, args, results, notes)
+    floors = [f"{name} {r.files:,} files {med(r.floor):.2f} s" for name, r in results.items() if r.floor]
+    if floors:
+        notes.append(f"N={size}: file system floor, the same folders and files written by one process with no "
+                     "rendering: " + "; ".join(floors))
     return results
 
 
