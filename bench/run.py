@@ -334,8 +334,14 @@ def file_floor(output: Path, runs: int) -> tuple[int, list[float]]:
 
     What the file system alone costs a cold build of that site: no tool writes its output faster.
     """
-    folders = sorted({p.relative_to(output).as_posix() for p in output.rglob("*") if p.is_dir()})
-    files = [(p.relative_to(output).as_posix(), p.stat().st_size) for p in output.rglob("*") if p.is_file()]
+    folders, files = [], []
+    for path in output.rglob("*"):
+        rel = path.relative_to(output).as_posix()
+        if path.is_dir():
+            folders.append(rel)
+        elif path.is_file():
+            files.append((rel, path.stat().st_size))
+    folders.sort()
     blob = b"x" * max((size for _, size in files), default=0)
     times = []
     for index in range(runs):

@@ -6,8 +6,8 @@ strings); autoescaping is on for every template, whatever its file name.
 
 from __future__ import annotations
 
-import hashlib
 import collections
+import hashlib
 import html
 import math
 import os
