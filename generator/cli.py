@@ -143,7 +143,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     gc.enable()  # a long-running process: run() turned the collector off for one-shot commands
-    return serve(_config(args), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open)
+    return serve(_config(args), host=args.host, port=args.port, drafts=args.drafts, open_browser=args.open,
+                 say=lambda line: print(line, file=sys.stderr))
 
 
 def run_init(args: argparse.Namespace) -> int:

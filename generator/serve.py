@@ -13,6 +13,7 @@ import errno
 import html
 import ipaddress
 import json
+import logging
 import os
 import shutil
 import signal
@@ -55,8 +56,9 @@ FALLBACK_404 = (b"<!doctype html>\n<html lang=\"en\">\n<head><meta charset=\"utf
 LIVERELOAD_JS = (Path(__file__).parent / "livereload.js").read_bytes()
 
 
-def _stderr_say(line: str) -> None:
-    sys.stderr.write(line + "\n")
+def _log_say(line: str) -> None:
+    """Report a line of the preview through logging (the command line passes its own say)."""
+    logging.getLogger(__name__).info(line)
 
 
 def url_parts(raw_path: str, base_path: str) -> tuple[tuple[str, ...], bool] | None:
@@ -373,7 +375,7 @@ def _stamp(path: Path) -> tuple[int, int] | None:
 
 
 def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
-                  say: Callable[[str], None] = _stderr_say, quiet: float = QUIET_SECONDS,
+                  say: Callable[[str], None] = _log_say, quiet: float = QUIET_SECONDS,
                   observer_factory: Callable[[], object] | None = None) -> Preview:
     """Return a started preview of the site: built once, watched, served on host:port (0 picks one)."""
     from .build import BuildMemo, build  # the edge: only here does the server meet the pipeline
@@ -473,7 +475,7 @@ def is_loopback(host: str) -> bool:
 
 
 def serve(config: Config, *, host: str = "127.0.0.1", port: int = 8000, drafts: bool = False,
-          open_browser: bool = False, say: Callable[[str], None] = _stderr_say) -> int:
+          open_browser: bool = False, say: Callable[[str], None] = _log_say) -> int:
     """Build, serve and watch the site until Ctrl-C; return the exit status."""
     try:
         preview = start_preview(config, host=host, port=port, drafts=drafts, say=say)

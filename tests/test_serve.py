@@ -475,3 +475,11 @@ def test_cli_warns_when_bound_beyond_loopback(site):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_the_preview_reports_through_logging_unless_given_say(site, capfd, caplog):
+    caplog.set_level("INFO", logger="generator.serve")
+    with start_preview(site, port=0) as running:
+        assert fetch(running.port, "/")[0] == 200
+    assert capfd.readouterr().err == ""  # library code writes nothing to the terminal itself
+    assert any("built " in record.getMessage() for record in caplog.records)
