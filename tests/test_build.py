@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -327,12 +328,18 @@ def test_build_uses_config_relative_paths_from_anywhere(small_site, tmp_path):
 def test_site_without_paper_pages_has_no_links_to_them(tmp_path):
     from generator.check import find_broken_links
 
-    config = write_site(tmp_path, {"2024-03-13.md": digest_text("2024-03-13"), "2024-03-14.md": digest_text("2024-03-14")},
+    config = write_site(tmp_path, {"2024-03-13.md": digest_text("2024-03-13"),
+                                   "2024-03-14.md": digest_text("2024-03-14", [("2403.00001", "Seen twice"),
+                                                                                ("2403.00009", "Seen once")])},
                         DEFAULT_SITE_TOML + "paper_pages = false\n")
     build(config)
     assert not (config.output_dir / "papers").exists()
     for page in config.output_dir.rglob("*.html"):
-        assert "/papers/" not in page.read_text(), page
+        text = page.read_text()
+        assert "/papers/" not in text, page
+        assert not re.search(r'<p class="paper-links">\s*</p>', text), f"{page}: an empty paragraph under a paper"
+    day = (config.output_dir / "2024/03/14/index.html").read_text()
+    assert day.count('<p class="paper-links">') == 1  # the other days of the paper seen twice, nothing for the other
     assert find_broken_links(config.output_dir, "/", "https://example.org/") == []
 
 
