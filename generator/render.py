@@ -233,6 +233,12 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
     env.globals["t"] = Labels(LABELS.get(config.language.split("-")[0].lower(), LABELS["en"]))
     env.filters["html"] = Markup  # for fragments the parser already sanitized
     env.filters["og_locale"] = og_locale
+
+    def lang_attr(lang: str | None) -> Markup:
+        # the page is in the site's language, interface and all; only digest text may differ
+        return Markup(' lang="%s"') % lang if lang and lang != config.language else Markup("")
+
+    env.filters["lang_attr"] = _unfoldable(lang_attr)
     set_site_globals(env, config, site)
     return env
 

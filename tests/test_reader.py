@@ -169,3 +169,28 @@ def test_search_on_without_pagefind_fails_clearly_and_keeps_output(reader_site, 
         build(config)
     assert "search = true needs pagefind-bin" in str(info.value) and "search = false" in str(info.value)
     assert (config.output_dir / "index.html").read_bytes() == before
+
+
+def test_a_day_in_another_language_marks_its_text_not_the_interface(tmp_path):
+    config = write_site(tmp_path / "site", {
+        "2024-03-14.md": digest_text("2024-03-14", [SHARED], intro="Today is about agents."),
+        "2024-03-15.md": digest_text("2024-03-15", [("2403.00005", "An English day"), SHARED],
+                                     front="lang: en", intro="Today is about agents."),
+    })  # a Korean site (language = "ko")
+    build(config)
+    out = config.output_dir
+    labels = ["본문으로 건너뛰기", "추천 수", "외", "썸네일", "편", "다른 날에도 소개됨", "소개된 날"]
+    for rel in ["2024/03/15/index.html", "papers/2403.00005/index.html", "index.html", "top/index.html",
+                "archive/index.html"]:
+        doc = page(out, rel)
+        assert doc.get("lang") == "ko", rel  # the page's own words are Korean: screen readers and search index it so
+        marked = doc.xpath('//*[@lang="en"]')
+        assert marked, rel  # the day's words say they are English
+        for element in marked:
+            text = element.text_content() + " ".join(element.xpath(".//@alt | .//@title | .//@aria-label"))
+            assert not [label for label in labels if label in text], (rel, lxml.html.tostring(element)[:200])
+    day = page(out, "2024/03/15/index.html")
+    assert day.xpath('//h1[@lang="en"]') and day.xpath('//div[@class="intro"][@lang="en"]')
+    assert len(day.xpath('//ul[@class="summary"][@lang="en"]')) == 2
+    korean_day = page(out, "2024/03/14/index.html")
+    assert not korean_day.xpath("//*[@lang][not(self::html)]")  # the site's language needs no marking
