@@ -89,6 +89,8 @@ def test_search_results_in_headless_chromium(search_site, chromium):
             results.first.wait_for(timeout=15000)
             assert results.all_inner_texts() == [QUANTUM["title"]]
             assert results.first.get_attribute("href") == f"/digest/papers/{QUANTUM['pid']}/"
+            looks = results.first.evaluate("a => [getComputedStyle(a).color, getComputedStyle(document.body).color]")
+            assert looks[0] != looks[1], looks  # a result's title looks like a link, not like the text around it
 
             # typing into the search page's own box: an author's name
             box = page.locator(".pagefind-ui__search-input")
