@@ -81,6 +81,10 @@ def test_tag_pages_list_their_digests(reader_site):
     assert "/tags/multimodal/" in home.xpath('//li[@class="digest-card"]//ul[@class="tags"]//a/@href')
     digest = page(out, "2024/03/13/index.html")
     assert digest.xpath('//header[@class="digest-header"]//a[@rel="tag"]/@href') == ["/tags/multimodal/", "/tags/강화-학습/"]
+    # the header's Tags link is the page itself only on /tags/; on a tag's page it marks the section
+    assert index.xpath('//nav[@class="site-nav"]//a[@href="/tags/"]/@aria-current') == ["page"]
+    assert tag.xpath('//nav[@class="site-nav"]//a[@href="/tags/"]/@aria-current') == ["true"]
+    assert not digest.xpath('//nav[@class="site-nav"]//a/@aria-current')
 
 
 @pytest.mark.parametrize("name", ["feed.xml", "atom.xml"])
