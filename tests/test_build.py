@@ -30,7 +30,7 @@ def test_builds_every_kind_of_page(small_site):
     out = small_site.output_dir
     for rel in ["index.html", "page/2/index.html", "2024/03/13/index.html", "2024/03/14/index.html",
                 "2024/03/15/index.html", "archive/index.html", "feed.xml", "atom.xml", "feed.json",
-                "sitemap.xml", "robots.txt", "404.html", ".nojekyll", "static/style.css",
+                "sitemap.xml", "robots.txt", "404.html", ".nojekyll", "static/style.css", "static/favicon.svg",
                 "papers/2403.00001/index.html", "papers/2403.00003/index.html"]:
         assert (out / rel).is_file(), rel
     assert not (out / "CNAME").exists()

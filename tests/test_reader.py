@@ -142,6 +142,8 @@ def test_every_page_has_canonical_description_and_cards(reader_site):
             assert meta(doc, key), (rel, key)
         assert meta(doc, "og:url") == canonical[0]
         assert doc.get("lang") in ("ko", "en"), rel
+        (icon,) = doc.xpath('//link[@rel="icon"]/@href')  # not the host's /favicon.ico, a 404 on a project site
+        assert (out / icon.split("?")[0].lstrip("/")).is_file(), (rel, icon)
         assert doc.xpath('//header//nav//a[@href="/tags/"]') and doc.xpath('//header//nav//a[@href="/top/"]'), rel
     paper = page(out, f"papers/{SHARED[0]}/index.html")
     assert meta(paper, "og:image") == f"https://cdn.example.org/thumbs/{SHARED[0]}.png"

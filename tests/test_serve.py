@@ -153,6 +153,7 @@ def test_binds_loopback_on_a_free_port(preview):
     ("/feed.json", "application/feed+json; charset=utf-8"),
     ("/sitemap.xml", "application/xml; charset=utf-8"),
     ("/static/style.css", "text/css; charset=utf-8"),
+    ("/static/favicon.svg", "image/svg+xml"),
     ("/robots.txt", "text/plain; charset=utf-8"),
 ])
 def test_pages_served_with_their_content_type(preview, path, content_type):
