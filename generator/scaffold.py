@@ -8,6 +8,7 @@ repository's .github/workflows/pages.yml.
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
 import json
 import re
 from importlib import resources
@@ -25,6 +26,14 @@ from .parse import path_date
 SAMPLE_DATE = "2024-01-15"  # in the past, so `digest new` for today never meets the sample
 ALLOWED_IN_NEW_SITE = {".git"}  # `git init` first, then `digest init .`
 WORKFLOW_PATH = ".github/workflows/pages.yml"
+DISTRIBUTION = "paper-digest"
+# When no installable source is known: what the publisher must write, and why not the name alone.
+REQUIREMENT_TO_WRITE = f"""\
+# digest init ran from a paper-digest installed from this machine's disk, so it cannot name
+# one that GitHub's runner can reach. Add a line that installs paper-digest from its
+# repository, pinned to a tag or commit, for example:
+#   {DISTRIBUTION}[search] @ git+https://github.com/OWNER/paper-digest@COMMIT
+# Not a bare "{DISTRIBUTION}": on PyPI that name belongs to another project."""
 
 
 def scaffold_text(name: str) -> str:
@@ -32,13 +41,43 @@ def scaffold_text(name: str) -> str:
     return resources.files(__package__).joinpath("scaffold_files", name).read_text(encoding="utf-8")
 
 
-def new_site_files(directory: Path) -> dict[str, str]:
-    """Return the files of a new site in directory, by path relative to it."""
+def installed_direct_url() -> str | None:
+    """Return the direct_url.json (PEP 610) of the running paper-digest's install, or None."""
+    try:
+        return importlib.metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def requirement_from(direct_url: str | None) -> str | None:
+    """Return the pip requirement that installs, on another machine, the paper-digest direct_url describes.
+
+    A git repository (pinned to the commit pip checked out) or an archive at an http(s) URL
+    can be reached from a CI runner; a local folder or file cannot, and neither can the bare
+    name: the package index a runner asks is PyPI, where it is another project's.
+    """
+    try:
+        info = json.loads(direct_url or "")
+        url = info["url"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(url, str) or url.startswith("file:") or any(c.isspace() for c in url):
+        return None
+    vcs = info.get("vcs_info")
+    if isinstance(vcs, dict) and vcs.get("vcs") == "git" and isinstance(vcs.get("commit_id"), str):
+        return f"{DISTRIBUTION}[search] @ git+{url}@{vcs['commit_id']}"
+    if "archive_info" in info and url.startswith(("https://", "http://")):
+        return f"{DISTRIBUTION}[search] @ {url}"
+    return None
+
+
+def new_site_files(directory: Path, requirement: str | None = None) -> dict[str, str]:
+    """Return the files of a new site in directory, by path relative to it; requirement installs paper-digest."""
     name = directory.resolve().name
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "digests"
     title = name if name and name not in (".", "/") else "Daily Papers"
     values = {"title": json.dumps(title, ensure_ascii=False), "slug": slug, "version": __version__,
-              "date": SAMPLE_DATE}
+              "date": SAMPLE_DATE, "lines": requirement or REQUIREMENT_TO_WRITE}
     return {
         "site.toml": Template(scaffold_text("site.toml")).substitute(values),
         f"content/{SAMPLE_DATE}.md": Template(scaffold_text("sample.md")).substitute(values),
@@ -60,7 +99,8 @@ def init_site(directory: Path) -> list[str]:
             listed = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
             raise BuildError([Problem(shown, 1, f"directory is not empty ({listed}); "
                                                 "digest init only writes into a new or empty directory")])
-    files = new_site_files(directory)
+    requirement = requirement_from(installed_direct_url())
+    files = new_site_files(directory, requirement)
     try:
         for rel, text in files.items():
             path = directory / rel
@@ -74,6 +114,7 @@ def init_site(directory: Path) -> list[str]:
             "  digest serve            # preview at http://127.0.0.1:8000",
             "  digest new              # a draft digest for today",
             "  digest check            # broken links and feeds",
+            *([] if requirement else ["  name in requirements.txt where GitHub's runner gets paper-digest (see its comment)"]),
             "  push to GitHub, then Settings -> Pages -> Source: GitHub Actions"]
 
 

@@ -17,7 +17,7 @@ from generator.check import find_broken_links
 from generator.cli import main
 from generator.config import load_config
 from generator.problems import BuildError
-from generator.scaffold import SAMPLE_DATE, init_site, new_digest
+from generator.scaffold import SAMPLE_DATE, init_site, new_digest, new_site_files, requirement_from
 
 from conftest import write_site
 
@@ -66,6 +66,10 @@ def test_init_from_a_wheel_then_build(installed_wheel: Path, tmp_path: Path) -> 
                 ".github/workflows/pages.yml"):
         assert (site / rel).is_file(), rel
     assert not (site / "templates").exists()
+    # installed from a wheel on this disk: no runner can get that, so the publisher is asked to say
+    requirements = (site / "requirements.txt").read_text(encoding="utf-8")
+    assert [line for line in requirements.splitlines() if line.strip() and not line.startswith("#")] == []
+    assert "another project" in requirements and "requirements.txt" in init.stdout
     workflow = (site / ".github/workflows/pages.yml").read_text(encoding="utf-8")
     assert workflow == (REPO / ".github/workflows/pages.yml").read_text(encoding="utf-8")
 
@@ -152,3 +156,27 @@ def test_new_defaults_to_today_in_the_site_timezone_and_checks_the_date(tmp_path
     for bad in ("2024-02-30", "15-03-2024", "today"):
         with pytest.raises(BuildError, match="not a date"):
             new_digest(config, bad)
+
+
+GIT = '{"url": "https://github.com/lab/paper-digest", "vcs_info": {"vcs": "git", "commit_id": "4f2a9c1", "requested_revision": "v0.1.0"}}'
+
+
+@pytest.mark.parametrize("direct_url, expected", [
+    (GIT, "paper-digest[search] @ git+https://github.com/lab/paper-digest@4f2a9c1"),  # pinned to the commit
+    ('{"url": "https://example.org/paper_digest-0.1.0-py3-none-any.whl", "archive_info": {}}',
+     "paper-digest[search] @ https://example.org/paper_digest-0.1.0-py3-none-any.whl"),
+    ('{"url": "file:///home/me/paper-digest", "dir_info": {"editable": true}}', None),  # this machine's disk
+    ('{"url": "file:///tmp/paper_digest-0.1.0-py3-none-any.whl", "archive_info": {}}', None),
+    (None, None),  # from a package index: the runner's is PyPI, where the name is another project's
+    ('{"url": "https://github.com/lab/paper-digest", "vcs_info": {"vcs": "hg", "commit_id": "1"}}', None),
+    ("not json", None),
+    ('{"url": "https://evil.example/x\\n--index-url https://evil.example"}', None),
+])
+def test_requirement_names_only_a_source_a_runner_can_reach(direct_url, expected):
+    assert requirement_from(direct_url) == expected
+
+
+def test_new_site_pins_the_source_it_was_installed_from(tmp_path):
+    files = new_site_files(tmp_path / "site", requirement_from(GIT))
+    lines = [line for line in files["requirements.txt"].splitlines() if not line.startswith("#")]
+    assert lines == ["paper-digest[search] @ git+https://github.com/lab/paper-digest@4f2a9c1"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -95,3 +98,23 @@ def test_build_command_works_for_project_user_and_custom_domain_pages(
     assert (out / "CNAME").read_text(encoding="utf-8") == "papers.example.org\n" and (out / ".nojekyll").exists()
     assert find_broken_links(out, base_path, base_url) == []
     assert find_feed_problems(out, base_url) == []
+
+
+@pytest.mark.parametrize("installs_digest", [False, True])
+def test_install_step_fails_plainly_when_nothing_installs_digest(workflow: dict, tmp_path: Path, installs_digest: bool):
+    (step,) = [s for s in workflow["jobs"]["build"]["steps"] if "pip install" in s.get("run", "")]
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    for name in ["python", "pip"] + (["digest"] if installs_digest else []):  # a pip that installs nothing
+        (stubs / name).write_text("#!/bin/sh\nexit 0\n")
+        (stubs / name).chmod(0o755)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "requirements.txt").write_text("# only comments: the publisher has not named a source yet\n")
+    done = subprocess.run([shutil.which("bash"), "-e", "-c", step["run"]], cwd=site, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{stubs}:/usr/bin:/bin"})
+    if installs_digest:
+        assert done.returncode == 0, done.stdout + done.stderr
+    else:
+        assert done.returncode == 1
+        assert done.stdout.startswith("::error file=requirements.txt::") and "paper-digest" in done.stdout
