@@ -10,16 +10,15 @@ import datetime as dt
 import functools
 import html
 import json
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
-from urllib.parse import quote, urljoin
+from urllib.parse import quote
 
 import jinja2
 
 from .cache import make_key
 from .config import Config
-from .markup import XML_ILLEGAL
+from .markup import XML_ILLEGAL, rebase_links
 from .model import Digest, Tag
 from .render import digest_description, render_feed_content
 
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
     from feedgen.feed import FeedGenerator
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-_RELATIVE_URL = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
 
 
 @dataclass(frozen=True)
@@ -50,11 +48,6 @@ class FeedInfo:
     rss_url: str
     atom_url: str
     json_url: str | None = None
-
-
-def absolutize(fragment: str, page_url: str) -> str:
-    """Return fragment with relative href/src URLs made absolute against page_url."""
-    return _RELATIVE_URL.sub(lambda m: f'{m.group(1)}{urljoin(page_url, m.group(2))}"', fragment)
 
 
 def _xml_text(text: str) -> str:
@@ -170,6 +163,6 @@ def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, .
         url = config.base_url + digest.path
         key = (digest.path, digest.digest_hash)
         if key not in contents:
-            contents[key] = _xml_text(absolutize(render_feed_content(env, digest), url))
+            contents[key] = _xml_text(rebase_links(render_feed_content(env, digest), url, anchors=False))
         items.append(FeedItem(digest, url, contents[key], digest_description(digest)))
     return items

@@ -13,7 +13,7 @@ import re
 import threading
 import unicodedata
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
 
@@ -212,3 +212,24 @@ def slugify(text: str, max_bytes: int = 80) -> str:
         slug = slug.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")
     slug = slug.strip("-_")
     return slug + "_" if _RESERVED_NAMES.fullmatch(slug) else slug
+
+
+_RELATIVE_LINK = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"')
+
+
+def rebase_links(fragment: str, page_url: str, anchors: bool = True) -> str:
+    """Return fragment, written for the page at page_url, with its relative links resolved against that page.
+
+    Digest text is written for its day's page: where the same fragment is shown elsewhere
+    (a paper's page, a feed), its relative href and src values, and its #anchors unless
+    anchors is false, must still lead where they led there.
+    """
+    if ' href="' not in fragment and ' src="' not in fragment:  # most fragments: no link at all
+        return fragment
+
+    def rebased(match: re.Match) -> str:
+        if match[2][:1] == "#" and not anchors:
+            return match[0]
+        return f"{match[1]}{urljoin(page_url, match[2])}\""
+
+    return _RELATIVE_LINK.sub(rebased, fragment)

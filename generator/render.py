@@ -33,7 +33,7 @@ from . import __version__
 from .cache import code_fingerprint, prune_records
 from .config import Config
 from .theme import static_files, theme_dirs
-from .markup import slugify
+from .markup import rebase_links, slugify
 from .model import Appearance, Digest, Month, PaperEntry, Site, Tag
 
 
@@ -239,6 +239,8 @@ def make_env(config: Config, site: Site | None = None) -> jinja2.Environment:
         return Markup(' lang="%s"') % lang if lang and lang != config.language else Markup("")
 
     env.filters["lang_attr"] = _unfoldable(lang_attr)
+    # digest text shown away from its day (a paper's page) keeps its relative links and anchors working
+    env.filters["links_from"] = lambda fragment, day_path: rebase_links(fragment, base_path + day_path) if day_path else fragment
     set_site_globals(env, config, site)
     return env
 

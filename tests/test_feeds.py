@@ -12,7 +12,8 @@ from lxml import etree
 from conftest import digest_text, write_site
 from generator.build import build
 from generator.config import parse_config
-from generator.feeds import FeedInfo, FeedItem, absolutize, render_atom, render_json_feed, render_rss
+from generator.feeds import FeedInfo, FeedItem, render_atom, render_json_feed, render_rss
+from generator.markup import rebase_links
 from generator.model import Digest
 
 SEOUL = zoneinfo.ZoneInfo("Asia/Seoul")
@@ -70,7 +71,7 @@ def test_empty_feed_is_still_valid(tmp_path):
 
 def test_relative_links_in_content_become_absolute():
     html = '<a href="/2024/01/05/">x</a> <a href="other/">y</a> <a href="#p">z</a> <img src="https://c.org/i.png">'
-    out = absolutize(html, "https://example.org/sub/2024/01/06/")
+    out = rebase_links(html, "https://example.org/sub/2024/01/06/", anchors=False)
     assert 'href="https://example.org/2024/01/05/"' in out
     assert 'href="https://example.org/sub/2024/01/06/other/"' in out
     assert 'href="#p"' in out and 'src="https://c.org/i.png"' in out

@@ -200,3 +200,21 @@ def test_a_day_in_another_language_marks_its_text_not_the_interface(tmp_path):
     assert len(day.xpath('//ul[@class="summary"][@lang="en"]')) == 2
     korean_day = page(out, "2024/03/14/index.html")
     assert not korean_day.xpath("//*[@lang][not(self::html)]")  # the site's language needs no marking
+
+
+def test_relative_links_in_digest_text_still_lead_there_on_paper_pages(tmp_path):
+    from generator.check import find_broken_links
+
+    text = digest_text("2024-03-15", [("2403.00005", "Linking paper"), ("2403.00006", "Its neighbour")]).replace(
+        "- ***What's New***: 새로운 방법을 제안합니다.\n",
+        "- ***What's New***: 새로운 방법을 제안합니다.\n- 어제는 [전날](../14/), 옆 논문은 [여기](#2403.00006).\n", 1)
+    config = write_site(tmp_path / "site", {"2024-03-14.md": digest_text("2024-03-14", [("2403.00001", "Before")]),
+                                            "2024-03-15.md": text},
+                        DEFAULT_SITE_TOML.replace('base_url = "https://example.org/"', 'base_url = "https://example.org/sub/"'))
+    build(config)
+    out = config.output_dir
+    day = page(out, "2024/03/15/index.html").xpath('//article[@id="2403.00005"]//ul[@class="summary"]//a/@href')
+    assert day == ["../14/", "#2403.00006"]  # as written, for the page it was written for
+    paper = page(out, "papers/2403.00005/index.html").xpath('//ul[@class="summary"]//a/@href')
+    assert paper == ["/sub/2024/03/14/", "/sub/2024/03/15/#2403.00006"]
+    assert find_broken_links(out, "/sub/", "https://example.org/sub/") == []
