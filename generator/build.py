@@ -19,7 +19,7 @@ import jinja2
 
 from . import cache as cache_mod
 from .cache import code_fingerprint, file_stamp, make_key
-from .config import Config, check_output_dir
+from .config import Config, check_output_dir, key_problem
 from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
 from .feeds import feed_files, tag_feed_files
 from .load import Source, find_sources, read_source
@@ -163,6 +163,8 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
     output_dir = Path(output_dir or config.output_dir).absolute()
     check_output_dir(config, output_dir)
 
+    if not config.content_dir.is_dir():
+        raise BuildError([key_problem(config, "content_dir", f"content dir does not exist: {config.content_dir}")])
     sources, problems = find_sources(config.content_dir, config.root)
     if errors_in(problems):
         raise BuildError(problems)

@@ -200,8 +200,21 @@ def _type_name(kind: type) -> str:
             list: "an array", dict: "a table"}.get(kind, kind.__name__)
 
 
+def key_problem(config: Config, key: str, message: str) -> Problem:
+    """Return a Problem with key of the config file, at the line that sets it (1 if none does)."""
+    try:
+        text = config.config_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    path = config.config_path
+    shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+    return Problem(str(shown), _key_line(text, key), message)
+
+
 def _key_line(text: str, key: str) -> int:
-    match = re.search(rf"^[ \t]*[\"']?{re.escape(key)}[\"']?[ \t]*=", text, re.MULTILINE)
+    """Return the line that sets key (key = ..., or a [key] table), 1 if there is none."""
+    name = rf"[\"']?{re.escape(key)}[\"']?"
+    match = re.search(rf"^[ \t]*(?:{name}[ \t]*=|\[\[?[ \t]*{name}[ \t]*[\].])", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else 1
 
 

@@ -99,3 +99,23 @@ def test_search_needs_paper_pages():
 def test_output_dir_may_not_hold_the_cache(tmp_path):
     (message,) = errors(BASE + 'output_dir = "public"\ncache_dir = "public/.cache"\n', tmp_path)
     assert message.startswith("site.toml:3: error: output dir") and ".cache" in message
+
+
+def test_an_unknown_table_is_reported_at_its_own_line():
+    assert errors(BASE + '\n[extra]\nnote = "x"\n') == [
+        "site.toml:4: error: unknown key 'extra'; known keys: " + ", ".join(
+            ["title", "base_url", "description", "author", "language", "timezone", "paginate", "feed_limit",
+             "content_dir", "templates_dir", "output_dir", "cache_dir", "cname", "search", "paper_pages"])]
+    assert errors(BASE + '\n[[serach]]\nx = 1\n')[0].startswith("site.toml:4: error: unknown key 'serach' (did you mean 'search'?)")
+
+
+def test_a_missing_content_dir_is_reported_at_its_key(tmp_path, monkeypatch):
+    from generator.build import build
+    from generator.config import load_config
+
+    (tmp_path / "site.toml").write_text(BASE + 'description = "d"\ncontent_dir = "digests"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BuildError) as caught:
+        build(load_config("site.toml"))
+    assert [str(p) for p in caught.value.problems] == [
+        f"site.toml:4: error: content dir does not exist: {tmp_path / 'digests'}"]
