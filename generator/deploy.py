@@ -106,9 +106,18 @@ def write_tree(repo: Repo, site_dir: Path) -> str:
 
 
 def default_message(repo: Repo, config: Config) -> str:
-    """Return the commit message of a deploy: the site and the source commit it was built from."""
+    """Return the commit message of a deploy: the site and the source commit it was built from.
+
+    When the content, the templates or the config differ from that commit (edited, added or
+    deleted and not committed), the message says so: the deployed site is not that commit's.
+    """
     head = repo.run("rev-parse", "--short=12", "--verify", "--quiet", "HEAD", check=False).stdout.strip()
-    return f"Deploy {config.title}" + (f" from {head}" if head else "")
+    if not head:
+        return f"Deploy {config.title}"
+    inputs = [str(p) for p in (config.content_dir, config.templates_dir, config.config_path) if p.exists()]
+    status = repo.run("status", "--porcelain", "--untracked-files=all", "--", *inputs, check=False)
+    dirty = status.returncode == 0 and status.stdout.strip()
+    return f"Deploy {config.title} from {head}" + (" with uncommitted changes" if dirty else "")
 
 
 def push(repo: Repo, remote: str, commit: str, branch: str, force: bool) -> None:

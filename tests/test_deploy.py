@@ -87,6 +87,8 @@ def test_deploys_keep_history_one_commit_each_and_skip_when_nothing_changed(site
     assert not any(f.startswith((".git/", "_site/", "content/")) for f in files)
     assert git(remote, "show", "gh-pages:CNAME") == "papers.example.org\n"
     assert git(remote, "log", "-1", "--format=%an <%ae>", "gh-pages").strip() == "paper-digest <paper-digest@localhost>"
+    head = git(site, "rev-parse", "--short=12", "HEAD").strip()  # site.toml has an uncommitted change:
+    assert git(remote, "log", "-1", "--format=%s", "gh-pages").strip() == f"Deploy {config.title} from {head} with uncommitted changes"
     assert len(branch_log(remote)) == 1
     assert repo_state(site) == before
 
@@ -185,3 +187,16 @@ def test_cli_prints_one_line_and_succeeds(site: Path, remote: Path, capsys) -> N
     assert git(remote, "log", "-1", "--format=%s", "pages").strip() == "hello"
     assert main(["deploy", "--config", str(site / "site.toml"), "--branch", "pages"]) == 0
     assert "nothing changed" in capsys.readouterr().out
+
+
+def test_default_message_says_when_the_site_is_not_the_commit_named(site: Path, remote: Path) -> None:
+    git(site, "checkout", "--", "site.toml")  # the inputs as committed; notes.txt (staged) is no input
+    (site / "NOTES.md").write_text("not an input of the site either\n", encoding="utf-8")
+    config = load_config(site / "site.toml")
+    head = git(site, "rev-parse", "--short=12", "HEAD").strip()
+    deploy(config)
+    assert git(remote, "log", "-1", "--format=%s", "gh-pages").strip() == f"Deploy {config.title} from {head}"
+    (site / "content" / "2024-03-16.md").write_text(digest_text("2024-03-16"), encoding="utf-8")  # not committed
+    deploy(config)
+    subject = git(remote, "log", "-1", "--format=%s", "gh-pages").strip()
+    assert subject == f"Deploy {config.title} from {head} with uncommitted changes"
