@@ -84,12 +84,12 @@ def make_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=run_serve)
 
     init = commands.add_parser("init", help="create a new site in DIR")
-    init.add_argument("directory", type=Path)
+    init.add_argument("directory", type=Path, metavar="DIR", help="where to create the site (absent or empty)")
     init.set_defaults(run=run_init)
 
     new = commands.add_parser("new", help="create a digest skeleton for a day (default: today)")
     new.add_argument("date", nargs="?", help="YYYY-MM-DD (default: today in the site timezone)")
-    new.add_argument("--config", "-c", type=Path, default=Path(DEFAULT_CONFIG))
+    new.add_argument("--config", "-c", type=Path, default=Path(DEFAULT_CONFIG), help="site config (default: site.toml)")
     new.set_defaults(run=run_new)
 
     check = commands.add_parser("check", help="build to a temporary dir and report broken links and feed problems")
@@ -98,9 +98,9 @@ def make_parser() -> argparse.ArgumentParser:
 
     deploy = commands.add_parser("deploy", help="build and publish the site as a commit on a git branch")
     _site_options(deploy)
-    deploy.add_argument("--remote", default="origin")
-    deploy.add_argument("--branch", default="gh-pages")
-    deploy.add_argument("--message", "-m", help="commit message")
+    deploy.add_argument("--remote", default="origin", help="git remote to push to (default: origin)")
+    deploy.add_argument("--branch", default="gh-pages", help="branch to commit the site on (default: gh-pages)")
+    deploy.add_argument("--message", "-m", help="commit message (default: 'Deploy TITLE from COMMIT')")
     deploy.add_argument("--base-url", help="override base_url")
     deploy.add_argument("--force", action="store_true", help="replace the branch's history (force-push)")
     deploy.set_defaults(run=run_deploy)

@@ -454,3 +454,19 @@ def test_one_shot_commands_leave_the_cycle_collector_off_and_serve_turns_it_on(m
     finally:
         gc.enable()
     assert seen == [False, 0, True]
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from generator.cli import make_parser
+
+    (commands,) = [a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    unexplained = [f"{name} {action.option_strings or action.dest}"
+                   for name, sub in commands.choices.items() for action in sub._actions
+                   if not isinstance(action, argparse._HelpAction) and not action.help]
+    assert unexplained == []
+    for name, sub in commands.choices.items():  # a default the README gives is in the help too
+        for action in sub._actions:
+            if isinstance(action.default, str) and action.default and action.default != argparse.SUPPRESS:
+                assert action.default in action.help, (name, action.dest)
