@@ -62,12 +62,11 @@ def _generator(config: Config, info: FeedInfo, items: list[FeedItem], self_url: 
     fg.id(info.home_url)
     fg.title(_xml_text(info.title))
     fg.subtitle(_xml_text(info.description or info.title))
-    fg.link(href=info.home_url, rel="alternate")
     fg.link(href=self_url, rel="self")
+    fg.link(href=info.home_url, rel="alternate")  # last: feedgen makes the last link RSS's channel <link>
     fg.language(config.language)
-    fg.generator("paper-digest", uri="https://pypi.org/project/paper-digest/")
-    if config.author:
-        fg.author({"name": _xml_text(config.author)})
+    fg.generator("paper-digest")
+    fg.author({"name": _xml_text(config.author or config.title)})  # Atom requires an author of the feed
     newest = max((item.digest.published for item in items), default=_EPOCH)
     fg.updated(newest)
     fg.lastBuildDate(newest)
@@ -92,8 +91,17 @@ def render_rss(config: Config, info: FeedInfo, items: list[FeedItem]) -> bytes:
 
 
 def render_atom(config: Config, info: FeedInfo, items: list[FeedItem]) -> bytes:
-    """Return the Atom 1.0 feed of items, newest first."""
-    return _generator(config, info, items, info.atom_url).atom_str(pretty=True)
+    """Return the Atom 1.0 feed of items, newest first; an entry in another language than the site's says so."""
+    data = _generator(config, info, items, info.atom_url).atom_str(pretty=True)
+    if all(not item.digest.lang or item.digest.lang == config.language for item in items):
+        return data
+    from lxml import etree  # feedgen's own XML library; feedgen has no per-entry language
+
+    root = etree.fromstring(data, etree.XMLParser(remove_blank_text=True))
+    for entry, item in zip(root.iterfind("{http://www.w3.org/2005/Atom}entry"), items):
+        if item.digest.lang and item.digest.lang != config.language:
+            entry.set("{http://www.w3.org/XML/1998/namespace}lang", item.digest.lang)
+    return etree.tostring(root, pretty_print=True, xml_declaration=True, encoding="UTF-8")
 
 
 def render_json_feed(config: Config, info: FeedInfo, items: list[FeedItem]) -> bytes:
@@ -163,6 +171,6 @@ def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, .
         url = config.base_url + digest.path
         key = (digest.path, digest.digest_hash)
         if key not in contents:
-            contents[key] = _xml_text(rebase_links(render_feed_content(env, digest), url, anchors=False))
+            contents[key] = _xml_text(rebase_links(render_feed_content(env, digest), url))
         items.append(FeedItem(digest, url, contents[key], digest_description(digest)))
     return items

@@ -217,19 +217,13 @@ def slugify(text: str, max_bytes: int = 80) -> str:
 _RELATIVE_LINK = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"')
 
 
-def rebase_links(fragment: str, page_url: str, anchors: bool = True) -> str:
+def rebase_links(fragment: str, page_url: str) -> str:
     """Return fragment, written for the page at page_url, with its relative links resolved against that page.
 
     Digest text is written for its day's page: where the same fragment is shown elsewhere
-    (a paper's page, a feed), its relative href and src values, and its #anchors unless
-    anchors is false, must still lead where they led there.
+    (a paper's page, a feed), its relative href and src values and its #anchors must still
+    lead where they led there.
     """
     if ' href="' not in fragment and ' src="' not in fragment:  # most fragments: no link at all
         return fragment
-
-    def rebased(match: re.Match) -> str:
-        if match[2][:1] == "#" and not anchors:
-            return match[0]
-        return f"{match[1]}{urljoin(page_url, match[2])}\""
-
-    return _RELATIVE_LINK.sub(rebased, fragment)
+    return _RELATIVE_LINK.sub(lambda match: f"{match[1]}{urljoin(page_url, match[2])}\"", fragment)

@@ -71,10 +71,10 @@ def test_empty_feed_is_still_valid(tmp_path):
 
 def test_relative_links_in_content_become_absolute():
     html = '<a href="/2024/01/05/">x</a> <a href="other/">y</a> <a href="#p">z</a> <img src="https://c.org/i.png">'
-    out = rebase_links(html, "https://example.org/sub/2024/01/06/", anchors=False)
+    out = rebase_links(html, "https://example.org/sub/2024/01/06/")
     assert 'href="https://example.org/2024/01/05/"' in out
     assert 'href="https://example.org/sub/2024/01/06/other/"' in out
-    assert 'href="#p"' in out and 'src="https://c.org/i.png"' in out
+    assert 'href="https://example.org/sub/2024/01/06/#p"' in out and 'src="https://c.org/i.png"' in out
 
 
 def test_json_feed_is_version_1_1(tmp_path):
@@ -112,3 +112,43 @@ def test_digest_html_in_feed_is_sanitized(tmp_path):
     for name in ("feed.xml", "atom.xml", "feed.json"):
         data = (config.output_dir / name).read_text()
         assert "<script" not in data and "javascript:" not in data
+
+
+def test_rss_channel_link_is_the_page_and_atom_has_an_author_without_one_configured(tmp_path):
+    config = config_for_tests(tmp_path)  # no author in site.toml
+    rss = feedparser.parse(render_rss(config, INFO, [item(1)]))
+    assert rss.feed.link == "https://example.org/sub/"  # the HTML page of the channel, not the feed itself
+    assert etree.fromstring(render_rss(config, INFO, [item(1)])).xpath(
+        "//*[local-name()='link'][@rel='self']/@href") == ["https://example.org/sub/feed.xml"]
+    atom = etree.fromstring(render_atom(config, INFO, [item(1)]))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert atom.xpath("a:author/a:name/text()", namespaces=ns) == ["T"]  # RFC 4287 4.1.1: the feed or every entry
+    assert "pypi.org" not in render_atom(config, INFO, [item(1)]).decode()  # that name there is another project
+
+
+def test_an_atom_entry_in_another_language_says_so(tmp_path):
+    from dataclasses import replace
+
+    config = config_for_tests(tmp_path)  # language = "ko"
+    english, korean = item(2), item(1)
+    english = FeedItem(replace(english.digest, lang="en"), english.url, english.content_html, english.summary)
+    korean = FeedItem(replace(korean.digest, lang="ko"), korean.url, korean.content_html, korean.summary)
+    root = etree.fromstring(render_atom(config, INFO, [english, korean]))
+    lang = "{http://www.w3.org/XML/1998/namespace}lang"
+    assert root.get(lang) == "ko"
+    assert [e.get(lang) for e in root.iterfind("{http://www.w3.org/2005/Atom}entry")] == ["en", None]
+    assert feedparser.parse(render_atom(config, INFO, [english, korean])).entries[0].content[0].language == "en"
+    plain = render_atom(config, INFO, [korean])
+    assert plain.startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<feed")  # the same form either way
+    assert render_atom(config, INFO, [english, korean]).startswith(b"<?xml version='1.0' encoding='UTF-8'?>\n<feed")
+
+
+def test_anchors_in_feed_content_lead_to_the_day_page(tmp_path):
+    text = digest_text("2024-03-15", [("2403.00005", "A"), ("2403.00006", "B")]).replace(
+        "- ***What's New***: 새로운 방법을 제안합니다.\n", "- 옆 논문은 [여기](#2403.00006).\n", 1)
+    config = write_site(tmp_path / "site", {"2024-03-15.md": text})
+    build(config)
+    for name in ("feed.xml", "atom.xml", "feed.json"):  # as written: feedparser would resolve them itself
+        raw = (config.output_dir / name).read_text(encoding="utf-8")
+        assert "https://example.org/2024/03/15/#2403.00006" in raw, name
+        assert not any(f"href={quote}#" in raw for quote in ('"', "&quot;", '\\"')), name
