@@ -19,17 +19,36 @@
     box.textContent = "digest serve: the last rebuild failed; the page shows the last good build.\n" +
       "Fix the file and save: this goes away by itself.\n\n" + problems.join("\n");
   }
+  // A browser opens six connections at most to one server, and each poll holds one: pages
+  // in hidden tabs stop polling, so that a seventh tab still loads, and catch up when shown.
+  var inFlight = null;
   function poll() {
-    fetch(endpoint + "?epoch=" + state.epoch, {cache: "no-store"})
+    if (inFlight || document.visibilityState === "hidden") { return; }
+    var controller = typeof AbortController === "function" ? new AbortController() : null;
+    var mine = controller || {};
+    inFlight = mine;
+    fetch(endpoint + "?epoch=" + state.epoch, {cache: "no-store", signal: controller ? controller.signal : undefined})
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.json(); })
       .then(function (next) {
+        if (inFlight !== mine) { return; }  // given up while the page was hidden
+        inFlight = null;
         if (next.epoch !== state.epoch && next.ok) { location.reload(); return; }
         state = next;
         show(next.problems);
         poll();
       })
-      .catch(function () { setTimeout(poll, 1000); });
+      .catch(function () {
+        if (inFlight !== mine) { return; }
+        inFlight = null;
+        setTimeout(poll, 1000);
+      });
   }
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "hidden") { poll(); return; }
+    var stopping = inFlight;
+    inFlight = null;
+    if (stopping && stopping.abort) { stopping.abort(); }
+  });
   show(state.problems);
   poll();
 })();

@@ -70,3 +70,41 @@ def test_page_opened_while_broken_shows_the_overlay(site, page):
         source.write_text(digest_text(DAY, [("2403.00001", "Back to good")]), "utf-8")
         page.locator("#digest-error-overlay").wait_for(state="detached", timeout=20_000)
         page.wait_for_function("document.body && document.body.innerText.includes('Back to good')", timeout=20_000)
+
+
+def set_visibility(page, state: str) -> None:
+    """Make the page's document report state ('hidden' or 'visible') and tell its listeners, as a tab switch does."""
+    page.evaluate("""state => {
+        Object.defineProperty(document, "visibilityState", {configurable: true, get: () => state});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""", state)
+
+
+def test_hidden_pages_free_their_connection_and_catch_up_when_shown(site, chromium):
+    context = chromium.new_context()
+    try:
+        pages = [context.new_page() for _ in range(7)]
+        for page in pages:
+            offline_routes(page)
+        with start_preview(site, port=0, say=lambda line: None) as preview:
+            for page in pages[:6]:  # six open pages: as many connections as the browser opens to one server
+                page.goto(preview.url + "2024/03/13/")
+                page.evaluate("window.__notReloaded = true")
+            for page in pages[:6]:
+                set_visibility(page, "hidden")
+            # with six polls held open, the seventh page would wait for one to end (20 s)
+            pages[6].goto(preview.url + "archive/", timeout=10_000)
+            epoch = preview.rebuilder.state().epoch
+            (site.content_dir / f"{DAY}.md").write_text(digest_text(DAY, [("2403.00001", "While hidden")]), "utf-8")
+            deadline = time.monotonic() + 20
+            while preview.rebuilder.state().epoch == epoch or preview.rebuilder.state().building:
+                assert time.monotonic() < deadline, "the edit was never built"
+                time.sleep(0.05)
+            time.sleep(0.3)
+            assert pages[0].evaluate("window.__notReloaded === true")  # hidden: it does not poll
+            set_visibility(pages[0], "visible")
+            pages[0].wait_for_function("document.body && document.body.innerText.includes('While hidden')",
+                                       timeout=20_000)
+            assert pages[1].evaluate("window.__notReloaded === true")  # still hidden, still waiting
+    finally:
+        context.close()
