@@ -87,8 +87,12 @@ def split_front_matter(lines: list[str], path: str, problems: list[Problem]) -> 
         line = first_line + (mark.line if mark else 0)
         problems.append(Problem(path, line, f"invalid front matter: {exc.problem or exc.context}"))
         return {}, end + 1
-    except (yaml.YAMLError, RecursionError, ValueError) as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         problems.append(Problem(path, first_line, f"invalid front matter: {type(exc).__name__}"))
+        return {}, end + 1
+    except ValueError as exc:  # YAML read a value it cannot make: an impossible date (2024-02-30), say
+        line, message = _impossible_date(block) or (0, f"invalid front matter: {exc}")
+        problems.append(Problem(path, first_line + line, message))
         return {}, end + 1
     if data is None:
         return {}, end + 1
@@ -96,6 +100,21 @@ def split_front_matter(lines: list[str], path: str, problems: list[Problem]) -> 
         problems.append(Problem(path, first_line, "front matter must be a mapping of keys to values"))
         return {}, end + 1
     return _check_front_matter(data, block, first_line, path, problems), end + 1
+
+
+_YAML_DATE_VALUE = re.compile(r"([A-Za-z_][\w-]*):[ \t]+(\d{4})-(\d{1,2})-(\d{1,2})(?![\d])")
+
+
+def _impossible_date(block: str) -> tuple[int, str] | None:
+    """Return (line index in block, message) of the first key whose unquoted value is a date that does not exist."""
+    for index, line in enumerate(block.split("\n")):
+        match = _YAML_DATE_VALUE.match(line)
+        if match:
+            try:
+                dt.date(*map(int, match.groups()[1:]))
+            except ValueError:
+                return index, f"'{match[1]}' is not a real date: {match[2]}-{match[3]}-{match[4]}"
+    return None
 
 
 def _simple_front_matter(block: str) -> dict | None:

@@ -535,8 +535,7 @@ def test_front_matter_date_that_is_no_date(value, shown):
 
 def test_front_matter_impossible_date():
     problems = parse_bad("---\ndate: 2024-02-30\n---\n" + NO_DATE_HEADING, UNDATED)
-    assert len(problems) == 1
-    assert problems[0].startswith("content/notes.md:2: error: invalid front matter")
+    assert problems == ["content/notes.md:2: error: 'date' is not a real date: 2024-02-30"]
 
 
 def test_unknown_front_matter_key_is_a_warning():
@@ -1223,3 +1222,10 @@ def test_greedy_heading_and_authors_patterns_read_what_the_lazy_ones_did(prefix,
         assert (old is None) == (new is None), (name, line)
         if old:
             assert (old.group(1) or "") == (new.group(1) or "").rstrip(" \t"), (name, line)
+
+
+@pytest.mark.parametrize("value", ["2024-13-45", "2024-02-30", "2023-02-29T10:00:00"])
+def test_an_impossible_front_matter_date_is_named_at_its_line(value):
+    text = f"---\ntitle: Daily Papers\ntags: [a]\ndate: {value}\n---\n" + REFERENCE
+    problems = parse_bad(text)
+    assert f"{PATH}:4: error: 'date' is not a real date: {value[:10]}" in problems, problems
