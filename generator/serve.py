@@ -259,7 +259,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         served = self.server.served()
         base = served.base_path
         if base != "/" and raw != base and raw.rstrip("/") in ("", base.rstrip("/")):
-            return self._redirect(base)  # base is one leading slash: never //host
+            return self._redirect(base, query)  # base is one leading slash: never //host
         found = url_parts(raw, base)
         if found is None:
             return self._not_found(served, head)
@@ -274,7 +274,7 @@ class PreviewHandler(BaseHTTPRequestHandler):
         if data is None:
             return self._not_found(served, head)
         if is_folder and not folder_asked:
-            return self._redirect(base + "".join(quote(p) + "/" for p in parts))
+            return self._redirect(base + "".join(quote(p) + "/" for p in parts), query)
         kind = content_type(os.path.basename(path))
         if kind.startswith("text/html"):
             data = with_snippet(data, reload_snippet(state))
@@ -292,8 +292,10 @@ class PreviewHandler(BaseHTTPRequestHandler):
         data = _read_regular(os.path.join(os.path.realpath(served.root), "404.html")) or FALLBACK_404
         self._send(HTTPStatus.NOT_FOUND, with_snippet(data, reload_snippet(state)), CONTENT_TYPES[".html"], head=head)
 
-    def _redirect(self, location: str) -> None:
+    def _redirect(self, location: str, query: str = "") -> None:
         location = "/" + location.lstrip("/")
+        if query and query.isascii() and query.isprintable():  # ?q= of a search link survives the added slash
+            location += "?" + query
         self._send(HTTPStatus.FOUND, b"", "text/plain; charset=utf-8", head=True, extra={"Location": location})
 
     def _send(self, code: int, body: bytes, kind: str, *, head: bool, extra: dict[str, str] | None = None) -> None:
@@ -379,13 +381,16 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
                   observer_factory: Callable[[], object] | None = None) -> Preview:
     """Return a started preview of the site: built once, watched, served on host:port (0 picks one)."""
     from .build import BuildMemo, build  # the edge: only here does the server meet the pipeline
+    from .theme import builtin_theme_dir
 
     memo = BuildMemo()  # parsed digests and compiled templates, kept between rebuilds
 
     workdir, site_dir = _site_dir(config, drafts)
-    current = {"config": config, "stamp": _stamp(config.config_path)}
+    current = {"config": config, "stamp": _stamp(config.config_path), "good": False}
     served = [Served(site_dir, _one_slash(config.base_path))]
-    hidden = [(str(site_dir), "<preview>"), (str(config.root) + os.sep, ""), (str(Path.home()), "~")]
+    theme = builtin_theme_dir()  # Jinja names its search paths when a template is missing
+    hidden = [(str(site_dir), "<preview>"), (str(theme.resolve()), "<built-in theme>"), (str(theme), "<built-in theme>"),
+              (str(config.root) + os.sep, ""), (str(Path.home()), "~")]
 
     def scrub(line: str) -> str:
         for local, shown in hidden:
@@ -408,13 +413,14 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
             for problem in exc.problems:
                 say(scrub(str(problem)))
             errors = errors_in(exc.problems)
-            say(f"rebuild failed: {len(errors)} error{'s' if len(errors) != 1 else ''}; "
-                "still serving the last good site")
+            kept = "still serving the last good site" if current["good"] else "no site to serve until a build succeeds"
+            say(f"rebuild failed: {len(errors)} error{'s' if len(errors) != 1 else ''}; {kept}")
             return [scrub(str(p)) for p in errors]
         except (OSError, ValueError) as exc:  # a folder that vanished mid-build, say: shown without local paths
             say(scrub(f"rebuild failed: {exc}"))
             return [scrub(f"error: {exc}")]
         served[0] = Served(site_dir, _one_slash(now.base_path))
+        current["good"] = True
         for problem in report.warnings:
             say(scrub(str(problem)))
         say(f"{report.summary()} (rebuilt in {(time.perf_counter() - started) * 1000:.0f} ms)")

@@ -179,6 +179,10 @@ def test_reload_script_only_in_served_html_never_on_disk(preview):
 def test_folder_without_slash_redirects_and_no_listings(preview):
     status, headers, _ = fetch(preview.port, DAY_PATH.rstrip("/"))
     assert status == 302 and headers["location"] == DAY_PATH
+    status, headers, _ = fetch(preview.port, "/search?q=%EC%9D%8C%EC%84%B1")  # a hand-typed search keeps its query
+    assert headers.get("location") in (None, "/search/?q=%EC%9D%8C%EC%84%B1")
+    status, headers, _ = fetch(preview.port, DAY_PATH.rstrip("/") + "?from=feed")
+    assert status == 302 and headers["location"] == DAY_PATH + "?from=feed"
     not_found = (preview.site_dir / "404.html").read_bytes()
     for path in ["/2024/", "/2024/03/", "/static/", "/papers/"]:
         status, headers, body = fetch(preview.port, path)
@@ -223,6 +227,7 @@ def test_no_open_redirect_under_a_base_path(tmp_path):
         assert fetch(preview.port, "/") [:2][0] == 302
         assert fetch(preview.port, "/")[1]["location"] == "/paper-digest/"
         assert fetch(preview.port, "/paper-digest")[1]["location"] == "/paper-digest/"
+        assert fetch(preview.port, "/paper-digest?x=1")[1]["location"] == "/paper-digest/?x=1"
         assert fetch(preview.port, "/paper-digest/")[0] == 200
         assert fetch(preview.port, "/paper-digest" + DAY_PATH)[0] == 200
         assert fetch(preview.port, DAY_PATH)[0] == 404  # outside the base path
@@ -406,11 +411,16 @@ def test_inotify_limit_falls_back_to_polling(site, factory):
 
 def test_first_build_failing_still_serves_and_recovers(tmp_path):
     config = write_site(tmp_path / "site", {"2024-03-13.md": digest_text(DAY, front="date: 2024-01-01")})
-    with start_preview(config, port=0, say=lambda line: None) as preview:
+    said = []
+    with start_preview(config, port=0, say=said.append) as preview:
         status, _, body = fetch(preview.port, "/")
         assert status == 404 and b"content/2024-03-13.md:" in body
+        assert not [line for line in said if "last good site" in line], said  # there is none yet
+        assert any("no site to serve until a build succeeds" in line for line in said), said
         (config.content_dir / "2024-03-13.md").write_text(digest_text(DAY), "utf-8")
         wait_for(lambda: page_has(preview.port, DAY_PATH, "Paper one of 2024-03-13"))
+        (config.content_dir / "2024-03-13.md").write_text(digest_text(DAY, front="date: 2024-01-01"), "utf-8")
+        wait_for(lambda: any("still serving the last good site" in line for line in said))
 
 
 def test_stop_joins_threads_and_frees_the_port(site):
@@ -484,3 +494,16 @@ def test_the_preview_reports_through_logging_unless_given_say(site, capfd, caplo
         assert fetch(running.port, "/")[0] == 200
     assert capfd.readouterr().err == ""  # library code writes nothing to the terminal itself
     assert any("built " in record.getMessage() for record in caplog.records)
+
+
+def test_a_missing_template_is_reported_without_local_paths(site):
+    (site.root / "templates").mkdir()
+    (site.root / "templates" / "404.html").write_text('{% include "nope.html" %}', encoding="utf-8")
+    said = []
+    with start_preview(site, port=0, say=said.append) as preview:
+        problems = preview.rebuilder.state().problems
+        assert problems and all("nope.html" in p for p in problems), problems
+        from generator.theme import builtin_theme_dir
+        for text in [*problems, *said]:
+            assert str(builtin_theme_dir()) not in text and str(site.root) not in text, text
+        assert any("<built-in theme>" in p for p in problems), problems
