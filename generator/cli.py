@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None, keep: list | None = None) -> int:
     try:
         return args.run(args)
     except BuildError as exc:
-        print_problems(exc.problems)
+        print_problems(exc.problems, _site_root(args))
         errors = len(errors_in(exc.problems))
         kept = "; the last good output was left as it was" if args.command in ("build", "serve") else ""
         print(f"failed: {errors} error{'s' if errors != 1 else ''}{kept}", file=sys.stderr)
@@ -112,10 +113,24 @@ def _site_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--drafts", action="store_true", help="include digests marked draft: true")
 
 
-def print_problems(problems: list[Problem]) -> None:
-    """Print problems to stderr, errors last so they stay in view."""
+def print_problems(problems: list[Problem], site_root: Path | None = None) -> None:
+    """Print problems to stderr, errors last so they stay in view.
+
+    Problems name files relative to the site's folder (site_root); where that is not the
+    working directory (digest build --config site/site.toml), a file that exists is named
+    from here instead, so that an editor or terminal can open it from the message.
+    """
     for problem in sorted(problems, key=lambda p: p.level == "error"):
+        if (site_root is not None and site_root != Path.cwd() and not os.path.isabs(problem.path)
+                and (site_root / problem.path).exists()):  # an absolute path opens from anywhere as it is
+            problem = replace(problem, path=os.path.relpath(site_root / problem.path))
         print(problem, file=sys.stderr)
+
+
+def _site_root(args: argparse.Namespace) -> Path | None:
+    """Return the folder of the config the arguments name, if they name one."""
+    config = getattr(args, "config", None)
+    return Path(config).absolute().parent if config is not None else None
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -133,7 +148,7 @@ def run_build(args: argparse.Namespace) -> int:
     config = _config(args)
     report = build(config, output_dir=args.output, drafts=args.drafts, use_cache=not args.no_cache)
     args.keep.append(report)
-    print_problems(report.warnings)
+    print_problems(report.warnings, config.root)
     print(report.summary())
     return 0
 

@@ -206,9 +206,7 @@ def key_problem(config: Config, key: str, message: str) -> Problem:
         text = config.config_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         text = ""
-    path = config.config_path
-    shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
-    return Problem(str(shown), _key_line(text, key), message)
+    return Problem(config.config_path.name, _key_line(text, key), message)  # in the site's folder, as all paths
 
 
 def _key_line(text: str, key: str) -> int:

@@ -470,3 +470,14 @@ def test_every_option_of_every_command_says_what_it_does():
         for action in sub._actions:
             if isinstance(action.default, str) and action.default and action.default != argparse.SUPPRESS:
                 assert action.default in action.help, (name, action.dest)
+
+
+def test_problems_name_files_from_where_the_command_runs(tmp_path):
+    config = write_site(tmp_path / "site", {"2024-03-15.md": digest_text("2024-03-15", front="date: 2024-02-30")})
+    (tmp_path / "elsewhere").mkdir()
+    for cwd, shown in [(tmp_path, "site/content/2024-03-15.md"), (config.root, "content/2024-03-15.md"),
+                       (config.content_dir, "2024-03-15.md"), (tmp_path / "elsewhere", "../site/content/2024-03-15.md")]:
+        result = run_cli("build", "--config", str(config.root / "site.toml"), cwd=cwd)
+        assert result.returncode == 1
+        assert f"{shown}:2: error: 'date' is not a real date: 2024-02-30" in result.stderr, result.stderr
+        assert (cwd / shown).is_file()
