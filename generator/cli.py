@@ -121,8 +121,7 @@ def print_problems(problems: list[Problem], site_root: Path | None = None) -> No
     from here instead, so that an editor or terminal can open it from the message.
     """
     for problem in sorted(problems, key=lambda p: p.level == "error"):
-        if (site_root is not None and site_root != Path.cwd() and not os.path.isabs(problem.path)
-                and (site_root / problem.path).exists()):  # an absolute path opens from anywhere as it is
+        if site_root is not None and not os.path.isabs(problem.path) and (site_root / problem.path).exists():
             problem = replace(problem, path=os.path.relpath(site_root / problem.path))
         print(problem, file=sys.stderr)
 

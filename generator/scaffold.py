@@ -17,7 +17,6 @@ from string import Template
 
 import frontmatter
 
-from . import __version__
 from .config import Config
 from .load import find_sources, shown_path
 from .problems import BuildError, Problem
@@ -76,8 +75,8 @@ def new_site_files(directory: Path, requirement: str | None = None) -> dict[str,
     name = directory.resolve().name
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "digests"
     title = name if name and name not in (".", "/") else "Daily Papers"
-    values = {"title": json.dumps(title, ensure_ascii=False), "slug": slug, "version": __version__,
-              "date": SAMPLE_DATE, "lines": requirement or REQUIREMENT_TO_WRITE}
+    values = {"title": json.dumps(title, ensure_ascii=False), "slug": slug, "date": SAMPLE_DATE,
+              "lines": requirement or REQUIREMENT_TO_WRITE}
     return {
         "site.toml": Template(scaffold_text("site.toml")).substitute(values),
         f"content/{SAMPLE_DATE}.md": Template(scaffold_text("sample.md")).substitute(values),

@@ -388,8 +388,8 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
     workdir, site_dir = _site_dir(config, drafts)
     current = {"config": config, "stamp": _stamp(config.config_path), "good": False}
     served = [Served(site_dir, _one_slash(config.base_path))]
-    theme = builtin_theme_dir()  # Jinja names its search paths when a template is missing
-    hidden = [(str(site_dir), "<preview>"), (str(theme.resolve()), "<built-in theme>"), (str(theme), "<built-in theme>"),
+    # Jinja names its search paths, as render.py gave them, when a template is missing
+    hidden = [(str(site_dir), "<preview>"), (str(builtin_theme_dir()), "<built-in theme>"),
               (str(config.root) + os.sep, ""), (str(Path.home()), "~")]
 
     def scrub(line: str) -> str:
