@@ -207,14 +207,15 @@ def _yaml_type(value: object) -> str:
 
 
 def front_matter_datetime(value: object, tz: zoneinfo.ZoneInfo) -> dt.datetime | None:
-    """Return value as an aware datetime in tz, or None if it is no date."""
+    """Return value as an aware datetime, or None if it is no date: one with no offset is read in tz,
+    one with an offset keeps it, so that its date is the one written."""
     if isinstance(value, str):
         try:
             value = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             return None
     if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(tz)
+        return value.replace(tzinfo=tz) if value.tzinfo is None else value
     if isinstance(value, dt.date):
         return dt.datetime.combine(value, dt.time(0, 0), tz)
     return None

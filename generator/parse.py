@@ -33,6 +33,8 @@ _VIDEO_HTML = re.compile(r"^<div>\s*<video\b[^>]*?\bsrc=\"([^\"]*)\"[^>]*>\s*</v
 _VOTE = re.compile(r"^Votes?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _AUTHORS = re.compile(r"^Authors?:[ \t]*(.*)$", re.IGNORECASE)
 _BULLET = re.compile(r"^[-*+][ \t]+(.*)$")
+_ORDERED_ITEM = re.compile(r"^\d{1,9}[.)](?:[ \t]|$)")
+_FIELD_AFTER_SUMMARY = re.compile(r"^(?:Votes?:|Authors?:|\[Watch Video\]\(|<div>\s*<video\b)", re.IGNORECASE)
 _LABEL = re.compile(r"^(\*{2,3})([^*]{1,60}?)(:)?\1(?(3)|[ \t]*:)[ \t]*(.*)$", re.DOTALL)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _FENCE_STARTS = ("`", "~", " ", "\t")  # a line starting otherwise opens no fence
@@ -89,6 +91,7 @@ class _PaperDraft:
     authors_omitted: bool = False
     bullets: list[str] = field(default_factory=list)  # each bullet's text, continuation lines joined by newlines
     continued: bool = False  # whether some bullet has continuation lines
+    summary_done: bool = False  # whether other text came after the bullets: later bullets are that text's
     extra: list[str] = field(default_factory=list)
 
 
@@ -139,6 +142,8 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
         if fence_match:
             fence = fence_match.group(1)
             in_bullet = False
+            if paper is not None and paper.bullets:
+                paper.summary_done = True
             target.append(line)
             continue
         first = line[:1]
@@ -178,8 +183,8 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
             paper.bullets[-1] += "\n" + line
             paper.continued = True
             continue
-        in_bullet = False
-        if not paper.extra:
+        after_bullet, in_bullet = in_bullet, False
+        if not paper.summary_done:  # the summary is the paper's first list, after a note too
             if line[:2] == "- " and line[2:3] not in (" ", "\t"):  # the common bullet, without a regex
                 paper.bullets.append(line[2:])
                 in_bullet = True
@@ -189,8 +194,17 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
                 paper.bullets.append(bullet.group(1))
                 in_bullet = True
                 continue
-            if not paper.bullets and _paper_field(paper, line, lineno, report):
+            if after_bullet and _runs_on(line):  # a wrapped bullet's next line, not indented
+                paper.bullets[-1] += "\n" + line
+                paper.continued = in_bullet = True
                 continue
+            if not paper.bullets and _paper_field(paper, line, lineno, report, loose=bool(paper.extra)):
+                continue
+        if paper.bullets:
+            paper.summary_done = True
+            if misplaced := _FIELD_AFTER_SUMMARY.match(line):
+                what = "video" if line[:1] in "[<" else misplaced.group(0).rstrip(":")
+                report(lineno, f"{what} line after the paper's summary is shown as text; put it before the bullets", "warning")
         target.append(line)
 
     if fence is not None:
@@ -208,6 +222,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
 
     if published is None or published.date() != date:
         published = dt.datetime.combine(date, dt.time(0, 0), tz)
+    published = published.astimezone(tz)  # the day is the one written; the time is shown in the site's zone
     title = meta["title"][0] if "title" in meta else heading_title or f"Daily Papers ({date})"
     tags = meta["tags"][0] if "tags" in meta else ()
     digest = Digest(
@@ -293,8 +308,20 @@ def _start_paper(heading: str, lineno: int, report) -> _PaperDraft:
     return _PaperDraft(line=lineno, title=cleaned, url=url)
 
 
-def _paper_field(paper: _PaperDraft, line: str, lineno: int, report) -> bool:
-    """Take a thumbnail, video, vote or authors line into paper; return whether it was one."""
+def _runs_on(line: str) -> bool:
+    """Return whether line, right after a bullet and not indented, continues its text (as Markdown reads it)."""
+    first = line[:1]
+    return ((first.isalnum() or first in "\"'(") and not _ORDERED_ITEM.match(line)
+            and not ((first in "Vv" and _VOTE.match(line)) or (first in "Aa" and _AUTHORS.match(line))))
+
+
+def _paper_field(paper: _PaperDraft, line: str, lineno: int, report, loose: bool = False) -> bool:
+    """Take a thumbnail, video, vote or authors line into paper; return whether it was one.
+
+    Trailing blanks do not count. With loose (the line follows a note), a vote that is no
+    number is the note's text, not an error.
+    """
+    line = line.rstrip(" \t")
     first = line[:1]
     if first == "!":
         match = _THUMBNAIL.match(line)
@@ -319,6 +346,8 @@ def _paper_field(paper: _PaperDraft, line: str, lineno: int, report) -> bool:
             raw = match.group(1)
             if raw.isascii() and raw.isdigit() and len(raw) <= 12:
                 paper.votes = int(raw)
+            elif loose:
+                return False
             else:
                 report(lineno, f"Vote must be a non-negative integer, got {raw[:40]!r}")
             return True

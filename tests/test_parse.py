@@ -1229,3 +1229,63 @@ def test_an_impossible_front_matter_date_is_named_at_its_line(value):
     text = f"---\ntitle: Daily Papers\ntags: [a]\ndate: {value}\n---\n" + REFERENCE
     problems = parse_bad(text)
     assert f"{PATH}:4: error: 'date' is not a real date: {value[:10]}" in problems, problems
+
+
+def test_field_lines_with_trailing_blanks_are_still_fields():
+    text = ("## Daily Papers (2024-05-02)\n\n### [T](https://arxiv.org/abs/2405.01111)\n\n"
+            "[Watch Video](https://example.org/v.mp4) \n"
+            "<div><video controls src=\"https://example.org/v.mp4\" muted=\"false\"></video></div>  \n\n"
+            "![](https://example.org/t.png)\t\n\nVote: 45 \n\nAuthors: Ada Lovelace, + \n\n- b1\n- b2\n")
+    digest, _ = parse_ok(text)
+    paper = digest.papers[0]
+    assert (paper.video, paper.thumbnail, paper.votes) == ("https://example.org/v.mp4", "https://example.org/t.png", 45)
+    assert paper.authors == ("Ada Lovelace",) and paper.authors_omitted
+    assert [b.html for b in paper.summary] == ["b1", "b2"] and paper.extra_html == ""
+
+
+def test_a_note_before_the_fields_leaves_them_fields_and_the_bullets_the_summary():
+    text = ("## Daily Papers (2024-05-02)\n\n### [T](https://arxiv.org/abs/2405.01111)\n\n"
+            "A short note.\n\nVote: 45\n\nAuthors: Ada Lovelace\n\n- b1\n- b2\n\nA closing line.\n\n- not summary\n")
+    digest, problems = parse_ok(text)
+    paper = digest.papers[0]
+    assert (paper.votes, paper.authors) == (45, ("Ada Lovelace",))
+    assert [b.html for b in paper.summary] == ["b1", "b2"]
+    assert paper.extra_html.index("A short note.") < paper.extra_html.index("A closing line.") < paper.extra_html.index("not summary")
+    assert problems == []
+
+
+def test_a_vote_that_is_no_number_after_a_note_is_the_notes_text():
+    text = ("## Daily Papers (2024-05-02)\n\n### [T](https://arxiv.org/abs/2405.01111)\n\n"
+            "A short note.\n\nVotes: came from the community page.\n\n- b1\n")
+    digest, problems = parse_ok(text)
+    assert digest.papers[0].votes is None and "came from the community page" in digest.papers[0].extra_html
+    assert problems == []
+
+
+def test_a_bullets_unindented_next_line_continues_it():
+    text = ("## Daily Papers (2024-05-02)\n\n### [T](https://arxiv.org/abs/2405.01111)\n\n"
+            "- ***What's New***: first part\nwrapped 둘째 줄\n- b2\n- b3\n1. not a continuation\n")
+    digest, _ = parse_ok(text)
+    paper = digest.papers[0]
+    assert [b.label for b in paper.summary] == ["What's New", "", ""]
+    assert "first part\nwrapped 둘째 줄" in paper.summary[0].html and [b.html for b in paper.summary][1:] == ["b2", "b3"]
+    assert "not a continuation" in paper.extra_html
+
+
+@pytest.mark.parametrize("line, what, shown", [("Vote: 45", "Vote", "Vote: 45"), ("Authors: A, B", "Authors", "Authors: A, B"),
+                                               ("[Watch Video](https://example.org/v.mp4)", "video", ">Watch Video</a>")])
+def test_a_field_line_after_the_summary_is_text_with_a_warning(line, what, shown):
+    text = f"## Daily Papers (2024-05-02)\n\n### [T](https://arxiv.org/abs/2405.01111)\n\n- b1\n{line}\n"
+    digest, problems = parse_ok(text)
+    paper = digest.papers[0]
+    assert paper.votes is None and paper.authors == () and paper.video is None
+    assert [b.html for b in paper.summary] == ["b1"] and shown in paper.extra_html
+    assert problems == [f"{PATH}:6: warning: {what} line after the paper's summary is shown as text; put it before the bullets"]
+
+
+def test_a_front_matter_time_with_an_offset_keeps_the_date_written():
+    text = "---\ndate: 2024-05-02T20:00:00-05:00\n---\n" + REFERENCE
+    digest, problems = parse_ok(text, tz="Asia/Seoul")
+    assert digest.date == dt.date(2024, 5, 2) and problems == []
+    assert digest.published == dt.datetime(2024, 5, 3, 1, 0, tzinfo=dt.timezone.utc)
+    assert digest.published.utcoffset() == dt.timedelta(hours=9)
