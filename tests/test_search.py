@@ -138,3 +138,29 @@ def test_index_is_rebuilt_only_when_a_paper_page_changed(tmp_path, monkeypatch):
     path.write_text(path.read_text().replace("첫 번째 요약", "새 요약"))
     build(config)
     assert runs == [1]
+
+
+HOSTILE_TAG = "<img src=x onerror=\"window.pwned = 'tag'\">"
+
+
+def test_hostile_tags_and_titles_stay_text_in_the_search_ui(tmp_path, chromium):
+    hostile = dict(QUANTUM, title="<img src=x onerror=\"window.pwned = 'title'\"> Sampling")
+    text = f'---\ntags: ["{HOSTILE_TAG.replace(chr(34), chr(92) + chr(34))}", "R&D", "양자"]\n---\n'
+    config = write_site(tmp_path / "site", {"2024-05-02.md": text + paper_digest("2024-05-02", hostile)}, SEARCH_TOML)
+    build(config)
+    page = chromium.new_page()
+    offline_routes(page)
+    try:
+        with serve_dir(config.output_dir, "/digest/") as base:
+            page.goto(base + "search/?q=양자컴퓨터")
+            results = page.locator(".pagefind-ui__result-link")
+            results.first.wait_for(timeout=15000)
+            page.locator(".pagefind-ui__filter-panel").first.wait_for(timeout=15000)
+            page.wait_for_timeout(300)  # any image the UI wrote has had its error by now
+            assert page.evaluate("() => window.pwned") is None
+            assert page.locator(".pagefind-ui img").count() == 0
+            assert results.first.inner_text() == hostile["title"]
+            filters = page.locator(".pagefind-ui__filter-panel").inner_text()
+            assert "R&D" in filters and "양자" in filters and "onerror" not in filters  # that tag is no filter
+    finally:
+        page.close()
