@@ -8,11 +8,14 @@ text, skips Markdown: it only needs escaping, and tests prove both paths agree o
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import html
+import math
 import re
 import threading
 import unicodedata
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 from urllib.parse import unquote, urljoin, urlsplit
 
 import nh3
@@ -52,10 +55,16 @@ _LINK_REL = "nofollow noopener"  # what every link of digest text gets
 _SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 # Names Windows reserves for devices: a folder named so cannot be created or served there.
 _RESERVED_NAMES = re.compile(r"con|prn|aux|nul|com\d|lpt\d")
-# A chunk of Markdown larger than this, or with more brackets than this, is shown as
-# plain text: Python-Markdown is quadratic on some inputs (a long run of "[").
+# Python-Markdown is quadratic on some inputs: a run of "[", many headings or rules in one
+# block, a fence line padded with spaces. markdown_cost estimates a text's time from those
+# counts (microseconds, measured on a 2-core build machine); a text larger than
+# MAX_MARKDOWN_CHARS, or costing more than MAX_TEXT_COST, or more than what is left of the
+# budget of the digest being parsed (see markdown_budget), is shown as plain text instead.
 MAX_MARKDOWN_CHARS = 64 * 1024
-MAX_BRACKETS = 500
+MAX_TEXT_COST = 500_000
+MARKDOWN_BUDGET = 2_000_000
+_BLOCK_LINE = re.compile(r"^ {0,3}(?:#{1,6}(?:[ \t]|$)|=+[ \t]*$|-+[ \t]*$|(?:[-*_][ \t]*){3,}$)", re.MULTILINE)
+_FENCE_LINE = re.compile(r"^ {0,3}(?:`{3,}|~{3,}).*", re.MULTILINE)
 # Bidirectional overrides and zero-width characters: never wanted in titles or ids. The
 # zero-width (non-)joiners U+200C/U+200D stay: emoji sequences and some scripts need them.
 INVISIBLE_CHARS = "\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"  # a regex class body
@@ -163,19 +172,53 @@ def render_simple_inline(text: str) -> str | None:
     return "".join(parts)  # escaped words in <a>, <code>, <strong>, <em>: what sanitize would leave as it is
 
 
+def markdown_cost(text: str) -> float:
+    """Return an estimate of the microseconds Python-Markdown takes to convert text."""
+    brackets = text.count("[")
+    blocks = len(_BLOCK_LINE.findall(text)) if "\n" in text else 0
+    fences = sum(len(line) ** 2 for line in _FENCE_LINE.findall(text)) if "```" in text or "~~~" in text else 0
+    return 5 * len(text) + 0.35 * brackets ** 2 + 0.1 * blocks ** 2 + 0.02 * fences
+
+
+@contextlib.contextmanager
+def markdown_budget(total: float = MARKDOWN_BUDGET) -> Iterator[MarkdownBudget]:
+    """Give the render_block calls inside (in this thread) total microseconds of Markdown between them."""
+    budget = MarkdownBudget(total)
+    _local.budget = budget
+    try:
+        yield budget
+    finally:
+        _local.budget = None
+
+
+@dataclasses.dataclass
+class MarkdownBudget:
+    left: float
+    refused: int = 0  # texts shown as plain text because the budget was spent
+
+
 def render_block(text: str) -> str:
     """Return safe HTML for a block of Markdown."""
     if not text.strip():
         return ""
-    if len(text) > MAX_MARKDOWN_CHARS or text.count("[") > MAX_BRACKETS:
+    cost = markdown_cost(text) if len(text) <= MAX_MARKDOWN_CHARS else math.inf
+    budget = getattr(_local, "budget", None)
+    if cost > MAX_TEXT_COST or (budget is not None and cost > budget.left):
+        if budget is not None:
+            budget.refused += 1
         return "<p>" + html.escape(text, quote=False) + "</p>"
+    if budget is not None:
+        budget.left -= cost
     md = _markdown()
     try:
         out = md.reset().convert(text)
     except RecursionError:
         _local.md = None  # the failed run leaves the instance broken: later texts would come out raw
         out = "<p>" + html.escape(text, quote=False) + "</p>"
-    return sanitize(out)
+    out = sanitize(out)
+    # the sanitizer writes what an entity such as &#x1d; stands for: a control character no
+    # page or feed may hold (and the summary's own separator)
+    return XML_ILLEGAL.sub("", out) if "&#" in text else out
 
 
 def safe_url(url: str, *, images: bool = False) -> str | None:

@@ -15,7 +15,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 
 from .frontmatter import front_matter_datetime, split_front_matter
-from .markup import INVISIBLE_CHARS, XML_ILLEGAL, clean_text, render_block, render_inline, safe_url, slugify
+from .markup import INVISIBLE_CHARS, XML_ILLEGAL, clean_text, markdown_budget, render_block, render_inline, safe_url, slugify
 from .model import Digest, Paper, Summary, pack_bullet
 from .problems import Problem
 
@@ -214,7 +214,12 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
     if date is None and not claims and not any(p.level == "error" for p in problems):
         report(1, "no date: give front matter 'date', a heading like '## Daily Papers (2024-03-15)' "
                   "or a file name like 2024-03-15.md")
-    papers = _finish_papers(drafts, report)
+    with markdown_budget() as budget:
+        intro_html = render_block("\n".join(intro))
+        papers = _finish_papers(drafts, report)
+    if budget.refused:
+        report(1, f"Markdown too costly to render (long runs of '[', many headings in one block, or "
+                  f"too much of it): {budget.refused} part(s) shown as plain text", "warning")
     if not papers and date is not None:
         report(heading_date.line if heading_date else 1, "digest has no papers", "warning")
     if any(p.level == "error" for p in problems) or date is None:
@@ -231,7 +236,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
         title=clean_text(title),
         source=path,
         papers=papers,
-        intro_html=render_block("\n".join(intro)),
+        intro_html=intro_html,
         lang=meta["lang"][0] if "lang" in meta else None,
         tags=tags,
         draft=meta["draft"][0] if "draft" in meta else False,

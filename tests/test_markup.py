@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
+import pytest
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.markup import render_block, render_inline, render_simple_inline
+from generator.markup import markdown_budget, markdown_cost, render_block, render_inline, render_simple_inline
 
 WORDS = st.sampled_from(["확산", "모델의", "zero-shot", "LLM", "(MLLMs)", "성능이", "18%", "a/b", "x.y", "é", "😀",
                          "GPT-4", "3.5", ":", ",", ";", "?", "'q'", '"q"', "~", "=", "+", "#", "|", "{x}", "$1"])
@@ -70,3 +74,26 @@ def test_everything_else_is_left_to_markdown():
     for text in ["a * b * c", "_under_", "[x](javascript:alert(1))", "<b>x</b>", "![img](https://x.org/i.png)",
                  "- list", "1. item", "&amp;", "[a](https://x.org/(b))", "`unclosed", "* item"]:
         assert render_simple_inline(text) is None, text
+
+
+@pytest.mark.parametrize("text", ["a\n=\n" * 16000, "a\n***\n" * 10000, "# a\n" * 16000, "```" + " " * 65000,
+                                  "[" * 1300, "![" * 1300, "x " * 32000 + "[" * 1000])
+def test_text_too_costly_for_markdown_is_shown_as_plain_text(text):
+    with markdown_budget() as budget:
+        assert render_block(text) == "<p>" + html.escape(text, quote=False) + "</p>"
+    assert budget.refused == 1
+
+
+def test_a_digests_markdown_budget_runs_out_however_the_text_is_split():
+    chunk = "a\n=\n" * 150  # headings in one block: each costs more than the one before
+    with markdown_budget() as budget:
+        rendered = [render_block(chunk) for _ in range(1000)]
+    headed = sum(out.startswith("<h1>") for out in rendered)
+    assert 0 < headed < 1000 and budget.refused == 1000 - headed
+    assert all(out.startswith("<p>a\n=") for out in rendered[headed:])  # once spent, it stays spent
+    assert render_block(chunk).startswith("<h1>")  # outside a digest's parse, only the size of one text counts
+
+
+def test_common_markdown_costs_little():
+    text = "- see [the paper](https://arxiv.org/abs/2405.01111) and **this**\n" * 20 + "```\ncode\n```\n"
+    assert markdown_cost(text) < 0.01 * 2_000_000  # a hundred such texts use a twentieth of a digest's budget

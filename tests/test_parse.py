@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from generator import frontmatter, markup
 from generator import parse as parse_mod
+from generator.markup import XML_ILLEGAL
 from generator.model import Digest, Summary, errors_in
 from generator.parse import _bullet, _PaperDraft, _summary, decode_source, paper_id, parse_digest, path_date
 
@@ -1289,3 +1290,22 @@ def test_a_front_matter_time_with_an_offset_keeps_the_date_written():
     assert digest.date == dt.date(2024, 5, 2) and problems == []
     assert digest.published == dt.datetime(2024, 5, 3, 1, 0, tzinfo=dt.timezone.utc)
     assert digest.published.utcoffset() == dt.timedelta(hours=9)
+
+
+@pytest.mark.parametrize("entity", ["&#x1d;", "&#28;", "&#x1;", "&#xb;", "&#xFFFE;"])
+def test_an_entity_for_a_control_character_leaves_no_control_character(entity):
+    text = f"## Daily Papers (2024-05-02)\n\n### [T](https://arxiv.org/abs/2405.01111)\n\n- a {entity} b\n- **Label**: c {entity}\n\nnote {entity}\n"
+    digest, _ = parse_ok(text)
+    paper = digest.papers[0]
+    for html in [paper.summary.html, paper.extra_html, *(b.html for b in paper.summary)]:
+        assert not XML_ILLEGAL.search(html), html
+    assert [b.label for b in paper.summary] == ["", "Label"]
+
+
+def test_markdown_too_costly_for_a_digest_is_plain_text_with_a_warning():
+    papers = "".join(f"### [P{i}](https://arxiv.org/abs/2405.{i:05d})\n\n- b\n\nnote\n" + "a\n=\n" * 3000 + "\n"
+                     for i in range(1, 17))
+    digest, problems = parse_ok("## Daily Papers (2024-05-02)\n\n" + papers)
+    assert all(p.extra_html.startswith("<p>note\na\n=\n") and "<h1>" not in p.extra_html for p in digest.papers)
+    assert problems == [f"{PATH}:1: warning: Markdown too costly to render (long runs of '[', many headings in one "
+                        "block, or too much of it): 16 part(s) shown as plain text"]
