@@ -257,7 +257,9 @@ def slugify(text: str, max_bytes: int = 80) -> str:
     return slug + "_" if _RESERVED_NAMES.fullmatch(slug) else slug
 
 
-_RELATIVE_LINK = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"')
+# inside a tag only: text, where the sanitizer leaves '"' as it is, may hold ' src="..."' too;
+# a '<' in sanitized HTML always opens a tag, and a '>' in an attribute value is written &gt;
+_RELATIVE_LINK = re.compile(r'(<[a-z]+\s[^>]*?(?<=\s)(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:)([^"]*)"')
 
 
 def rebase_links(fragment: str, page_url: str) -> str:

@@ -13,7 +13,7 @@ from conftest import digest_text, write_site
 from generator.build import build
 from generator.config import parse_config
 from generator.feeds import FeedInfo, FeedItem, render_atom, render_json_feed, render_rss
-from generator.markup import rebase_links
+from generator.markup import rebase_links, render_block
 from generator.model import Digest
 
 SEOUL = zoneinfo.ZoneInfo("Asia/Seoul")
@@ -75,6 +75,15 @@ def test_relative_links_in_content_become_absolute():
     assert 'href="https://example.org/2024/01/05/"' in out
     assert 'href="https://example.org/sub/2024/01/06/other/"' in out
     assert 'href="https://example.org/sub/2024/01/06/#p"' in out and 'src="https://c.org/i.png"' in out
+
+
+def test_link_text_shown_as_code_or_words_is_not_rebased():
+    html = render_block('- code: `<img src="pic.png">` and <a href="x.html"> and src="y.png" in words, '
+                        'then [a link](x.html) ![an image](pic.png)')
+    out = rebase_links(html, "https://example.org/sub/2024/01/06/")
+    assert out.count("https://example.org/sub/2024/01/06/") == 2
+    assert 'href="https://example.org/sub/2024/01/06/x.html"' in out and 'src="https://example.org/sub/2024/01/06/pic.png"' in out
+    assert '&lt;img src="pic.png"&gt;' in out and '&lt;a href="x.html"&gt;' in out and ' src="y.png" in words' in out
 
 
 def test_json_feed_is_version_1_1(tmp_path):
