@@ -33,7 +33,7 @@ from . import __version__
 from .cache import code_fingerprint, prune_records
 from .config import Config
 from .theme import static_files, theme_dirs
-from .markup import rebase_links, slugify
+from .markup import clean_text, rebase_links, slugify
 from .model import Appearance, Digest, Month, PaperEntry, Site, Tag
 
 
@@ -490,7 +490,7 @@ def render_robots(config: Config) -> str:
 
 def _plain_summary(entry: PaperEntry) -> str:
     for bullet in entry.paper.summary:
-        text = html.unescape(re.sub(r"<[^>]+>", "", bullet.html)).strip()
+        text = clean_text(html.unescape(re.sub(r"<[^>]+>", "", bullet.html))).strip()  # no bidi override in a card
         if text:
             return text if len(text) <= 200 else text[:199] + "…"
     return ""

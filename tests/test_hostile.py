@@ -731,6 +731,14 @@ def test_right_to_left_titles_sit_in_dir_auto_elements(tmp_path):
         assert expected <= {t.strip() for t in parser.texts}, (rel, parser.texts)
 
 
+def test_a_paper_pages_description_from_its_summary_holds_no_bidi_override(tmp_path):
+    config = write_site(tmp_path / "site", {"2024-03-15.md": day(paper("T", body="- Title \u202egpj.exe and more\n"))})
+    build(config, use_cache=False)
+    page = (config.output_dir / "papers/2403.00001/index.html").read_text()
+    described = re.findall(r'<meta (?:name|property)="(?:description|og:description|twitter:description)" content="([^"]*)"', page)
+    assert described and all(text == "Title gpj.exe and more" for text in described), described
+
+
 def test_too_deep_nesting_does_not_break_the_digests_rendered_after_it(tmp_path):
     config = write_site(tmp_path / "site", {
         "2024-03-14.md": day(paper("Deep", body="Text\n\n" + "- " * 10_000 + "x\n"), date="2024-03-14"),
