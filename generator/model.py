@@ -331,8 +331,10 @@ def build_site(digests: list[Digest], drafts: bool = False, previous: Site | Non
     """
     problems: list[Problem] = []
     by_date: dict[dt.date, Digest] = {}
+    left_out: list[Digest] = []
     for digest in sorted(digests, key=lambda d: d.source):
         if digest.draft and not drafts:
+            left_out.append(digest)
             continue
         other = by_date.get(digest.date)
         if other is not None:
@@ -340,6 +342,10 @@ def build_site(digests: list[Digest], drafts: bool = False, previous: Site | Non
                                                        f"{other.source} and {digest.source}"))
             continue
         by_date[digest.date] = digest
+    for draft in left_out:  # said now, not first when the preview runs with --drafts
+        if draft.date in by_date:
+            problems.append(Problem(draft.source, 1, f"draft for {draft.date} shares its date with "
+                                                     f"{by_date[draft.date].source}: --drafts will fail", "warning"))
     ordered = tuple(sorted(by_date.values(), key=lambda d: d.date, reverse=True))
     return Site(
         digests=ordered,

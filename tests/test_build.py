@@ -160,6 +160,20 @@ def test_drafts_left_out_unless_asked(tmp_path):
     assert (config.output_dir / "2024/03/14/index.html").is_file()
 
 
+def test_a_draft_sharing_a_published_date_is_a_warning_without_drafts_and_an_error_with(tmp_path):
+    config = write_site(tmp_path, {
+        "2024-03-13.md": digest_text("2024-03-13"),
+        "2024-03-13-next.md": digest_text("2024-03-13", front="draft: true"),
+    })
+    report = build(config)
+    assert [str(p) for p in report.warnings] == [
+        "content/2024-03-13-next.md:1: warning: draft for 2024-03-13 shares its date with content/2024-03-13.md: "
+        "--drafts will fail"]
+    with pytest.raises(BuildError) as caught:
+        build(config, drafts=True)
+    assert "two digests for 2024-03-13" in str(caught.value.problems[0])
+
+
 def test_cname_written_when_set(tmp_path):
     config = write_site(tmp_path, {"2024-03-13.md": digest_text("2024-03-13")},
                         DEFAULT_SITE_TOML + 'cname = "papers.example.org"\n')
