@@ -89,7 +89,7 @@ def _markdown() -> markdown.Markdown:
 
 def sanitize(fragment: str) -> str:
     """Return fragment with everything outside the allowlist removed."""
-    return nh3.clean(
+    out = nh3.clean(
         fragment,
         tags=_ALLOWED_TAGS,
         attributes=_ALLOWED_ATTRIBUTES,
@@ -98,6 +98,9 @@ def sanitize(fragment: str) -> str:
         strip_comments=True,
         attribute_filter=_drop_disguised_url,
     )
+    # nh3 writes what an entity such as &#x1d; stands for: a control character no page or
+    # feed may hold (and the packed summary's own separator)
+    return XML_ILLEGAL.sub("", out) if "&#" in fragment else out
 
 
 def _drop_disguised_url(tag: str, attribute: str, value: str) -> str | None:
@@ -215,10 +218,7 @@ def render_block(text: str) -> str:
     except RecursionError:
         _local.md = None  # the failed run leaves the instance broken: later texts would come out raw
         out = "<p>" + html.escape(text, quote=False) + "</p>"
-    out = sanitize(out)
-    # the sanitizer writes what an entity such as &#x1d; stands for: a control character no
-    # page or feed may hold (and the summary's own separator)
-    return XML_ILLEGAL.sub("", out) if "&#" in text else out
+    return sanitize(out)
 
 
 def safe_url(url: str, *, images: bool = False) -> str | None:

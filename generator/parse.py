@@ -34,7 +34,7 @@ _VOTE = re.compile(r"^Votes?:[ \t]*(.*?)[ \t]*$", re.IGNORECASE)
 _AUTHORS = re.compile(r"^Authors?:[ \t]*(.*)$", re.IGNORECASE)
 _BULLET = re.compile(r"^[-*+][ \t]+(.*)$")
 _ORDERED_ITEM = re.compile(r"^\d{1,9}[.)](?:[ \t]|$)")
-_FIELD_AFTER_SUMMARY = re.compile(r"^(?:Votes?:|Authors?:|\[Watch Video\]\(|<div>\s*<video\b)", re.IGNORECASE)
+_FIELD_START = re.compile(r"^(?:Votes?:|Authors?:|\[Watch Video\]\(|<div>\s*<video\b)", re.IGNORECASE)
 _LABEL = re.compile(r"^(\*{2,3})([^*]{1,60}?)(:)?\1(?(3)|[ \t]*:)[ \t]*(.*)$", re.DOTALL)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _FENCE_STARTS = ("`", "~", " ", "\t")  # a line starting otherwise opens no fence
@@ -202,7 +202,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
                 continue
         if paper.bullets:
             paper.summary_done = True
-            if misplaced := _FIELD_AFTER_SUMMARY.match(line):
+            if misplaced := _FIELD_START.match(line):
                 what = "video" if line[:1] in "[<" else misplaced.group(0).rstrip(":")
                 report(lineno, f"{what} line after the paper's summary is shown as text; put it before the bullets", "warning")
         target.append(line)
@@ -317,7 +317,7 @@ def _runs_on(line: str) -> bool:
     """Return whether line, right after a bullet and not indented, continues its text (as Markdown reads it)."""
     first = line[:1]
     return ((first.isalnum() or first in "\"'(") and not _ORDERED_ITEM.match(line)
-            and not ((first in "Vv" and _VOTE.match(line)) or (first in "Aa" and _AUTHORS.match(line))))
+            and not _FIELD_START.match(line))
 
 
 def _paper_field(paper: _PaperDraft, line: str, lineno: int, report, loose: bool = False) -> bool:
