@@ -1,6 +1,8 @@
 """Build a site: config -> load -> parse -> model -> render -> feeds -> write.
 
 Read top to bottom, this module is the whole pipeline; each stage lives in its own module.
+Its first step, finding the sources and telling whether there is anything to do, is
+fresh.scan_sources: the command line runs it before it imports this module.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import gc
 import hashlib
 import time
 import traceback
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Collection, Iterator, NamedTuple
@@ -18,11 +20,11 @@ from typing import Callable, Collection, Iterator, NamedTuple
 import jinja2
 
 from . import cache as cache_mod
-from .cache import code_fingerprint, file_stamp, make_key
-from .config import Config, check_output_dir, key_problem
-from .fresh import BuildRecord, build_signature, forget_fresh_record, load_fresh_record, save_fresh_record
+from .cache import code_fingerprint, make_key
+from .config import Config
+from .fresh import BuildRecord, BuildReport, Scan, forget_fresh_record, save_fresh_record, scan_sources
 from .feeds import feed_files, tag_feed_files
-from .load import Source, find_sources, read_source
+from .load import Source, read_source
 from .model import Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, unpickle_papers
 from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
@@ -30,29 +32,10 @@ from .render import (also_on, set_site_globals, index_pages, index_path, iter_pa
                      render_digest_page, render_index_page, render_not_found, render_paper_page,
                      render_robots, render_search_page, render_sitemap, render_tag_page, render_tags_index,
                      render_top)
-from .theme import static_files, theme_fingerprint
+from .theme import static_files
 from .search import BUNDLE_DIR, SearchError, pagefind_executable, stage_search_index
 from .workers import fork_map
 from .write import OutputError, SiteWriter
-
-
-@dataclass
-class BuildReport:
-    """What a build did, for the summary line."""
-
-    digests: int = 0
-    papers: int = 0
-    files: int = 0
-    written: int = 0
-    unchanged: int = 0
-    seconds: float = 0.0
-    warnings: list[Problem] = field(default_factory=list)
-    site: Site | None = field(default=None, repr=False, compare=False)  # of a one-shot build that did something
-
-    def summary(self) -> str:
-        """Return the one-line summary printed after a build."""
-        return (f"built {self.digests} digests, {self.papers} papers: {self.files} files "
-                f"({self.written} written, {self.unchanged} unchanged) in {self.seconds:.2f} s")
 
 
 @dataclass
@@ -130,18 +113,23 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
-          use_cache: bool = True, memo: BuildMemo | None = None) -> BuildReport:
-    """Build the site into output_dir (default: the config's); raise BuildError on any error."""
+          use_cache: bool = True, memo: BuildMemo | None = None, scan: Scan | None = None) -> BuildReport:
+    """Build the site into output_dir (default: the config's); raise BuildError on any error.
+
+    scan, if given, is what fresh.scan_sources found for the same arguments (the command
+    line asks it first, to finish a build with nothing to do without importing this module).
+    """
     with _collector_paused():
+        scan = scan or scan_sources(config, output_dir, drafts, signed=use_cache and memo is None)
         try:
             with contextlib.ExitStack() as at_exit:
-                return _build(config, output_dir, drafts, use_cache, memo, at_exit)
+                return _build(config, scan, drafts, use_cache, memo, at_exit)
         except PapersUnreadable:  # damage inside the parse cache, seen only when a page needed it
             cache_mod.ParseCache.clear(config.cache_dir)
             if memo is not None:
                 memo.parse_cache = None
             with contextlib.ExitStack() as at_exit:
-                return _build(config, output_dir, drafts, use_cache, memo, at_exit)
+                return _build(config, scan, drafts, use_cache, memo, at_exit)
 
 
 @contextlib.contextmanager
@@ -157,26 +145,14 @@ def _collector_paused():
             gc.enable()
 
 
-def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: bool,
+def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
            memo: BuildMemo | None, at_exit: contextlib.ExitStack) -> BuildReport:
-    started = time.perf_counter()
-    output_dir = Path(output_dir or config.output_dir).absolute()
-    check_output_dir(config, output_dir)
-
-    if not config.content_dir.is_dir():
-        raise BuildError([key_problem(config, "content_dir", f"content dir does not exist: {config.content_dir}")])
-    sources, problems = find_sources(config.content_dir, config.root)
-    if errors_in(problems):
-        raise BuildError(problems)
-    theme = theme_fingerprint(config)  # read once: the signature, the template cache and page keys need it
-    # the preview (memo) rebuilds only when told something changed, so it skips the no-change check
-    stamps = [file_stamp(source.path) for source in sources]  # taken before any read: a later write changes them
-    signature = build_signature(config, output_dir, drafts, sources, stamps, theme) if use_cache and memo is None else ""
-    record = load_fresh_record(config, output_dir, signature)
-    if record is not None:  # nothing changed since the last good build: nothing to do
-        return BuildReport(digests=record.digests, papers=record.papers, files=len(record.files),
-                           unchanged=len(record.files), seconds=time.perf_counter() - started,
-                           warnings=list(record.warnings))
+    # the preview (memo) rebuilds only when told something changed, so its scan is not signed
+    report = scan.unchanged_report()
+    if report is not None:  # nothing changed since the last good build: nothing to do
+        return report
+    output_dir, sources, stamps, theme, signature = scan.output_dir, scan.sources, scan.stamps, scan.theme, scan.signature
+    problems = list(scan.problems)
 
     digests, more, save_cache = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
     at_exit.callback(save_cache)  # when an error stops the build before the render stage saves it
@@ -235,7 +211,7 @@ def _build(config: Config, output_dir: Path | None, drafts: bool, use_cache: boo
         files=writer.written + writer.unchanged,
         written=writer.written,
         unchanged=writer.unchanged,
-        seconds=time.perf_counter() - started,
+        seconds=time.perf_counter() - scan.started,
         warnings=warnings,
         site=site if memo is None else None,  # the preview's rebuilds free theirs here, as before the reload
     )

@@ -14,10 +14,13 @@ import shutil
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .model import Digest
-from .problems import Problem
+
+if TYPE_CHECKING:  # not imported: a build that finds nothing to do never loads the model
+    from .model import Digest
+    from .problems import Problem
 
 _FORMAT = 2
 

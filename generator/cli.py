@@ -142,10 +142,15 @@ def _config(args: argparse.Namespace) -> Config:
 
 def run_build(args: argparse.Namespace) -> int:
     """Build the site; print warnings and the summary line."""
-    from .build import build
+    from .fresh import scan_sources
 
     config = _config(args)
-    report = build(config, output_dir=args.output, drafts=args.drafts, use_cache=not args.no_cache)
+    scan = None if args.no_cache else scan_sources(config, args.output, args.drafts, signed=True)
+    report = scan and scan.unchanged_report()
+    if report is None:  # there is work: only now load the pipeline, most of a no-change build's time
+        from .build import build
+
+        report = build(config, output_dir=args.output, drafts=args.drafts, use_cache=not args.no_cache, scan=scan)
     args.keep.append(report)
     print_problems(report.warnings, config.root)
     print(report.summary())
