@@ -51,21 +51,32 @@ class BuildMemo:
 
 @dataclass(frozen=True)
 class LastBuild:
-    """The last good preview build: its theme key, its digests by path, its files' keys and its model."""
+    """The last good build into an output: its shared key, its days, its files' keys (and in the preview its model)."""
 
-    theme: str
-    produced: dict[str, str]  # rel -> key, of every file
-    site: Site
-    paper_pages: dict[str, str]  # rel -> key, of the paper pages alone
+    theme: str  # shared_key()
+    days: dict[str, tuple[str, tuple[str, ...]]]  # digest path -> (digest hash, paper ids), newest first
+    produced: dict[str, str]  # rel -> key, of every file still there
+    site: Site | None = None  # the preview's, which lends its paper entries to the next model
 
-    @property
-    def digests(self) -> dict[str, Digest]:
-        """Return the build's digests by path, newest first."""
-        return {digest.path: digest for digest in self.site.digests}
+    @classmethod
+    def from_note(cls, note: object, files: dict[str, str]) -> LastBuild | None:
+        """Return the last build that a SiteWriter's note (see day_note) and files describe; None if the note is not one."""
+        if not (isinstance(note, tuple) and len(note) == 2 and isinstance(note[0], str) and isinstance(note[1], dict)):
+            return None
+        days = note[1]
+        for day in days.values():
+            if not (isinstance(day, tuple) and len(day) == 2 and isinstance(day[0], str) and isinstance(day[1], tuple)):
+                return None
+        return cls(note[0], days, files)
+
+
+def day_note(theme: str, site: Site) -> tuple[str, dict[str, tuple[str, tuple[str, ...]]]]:
+    """Return what a build keeps beside its files' keys, for the next build to tell what it can keep: (theme, days)."""
+    return theme, {digest.path: (digest.digest_hash, digest.paper_ids) for digest in site.digests}
 
 
 class Unchanged(NamedTuple):
-    """What a preview build can keep of the last one's output (see unchanged_pages)."""
+    """What a build can keep of the last one's output (see unchanged_pages)."""
 
     papers: dict[str, str]  # rel -> key of the paper pages kept as they are
     redo: set[str] | None  # the ids of the papers whose pages are rendered again (None: all)
@@ -75,30 +86,39 @@ class Unchanged(NamedTuple):
 def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged:
     """Return the paper pages this build can keep as they are, and the day pages' keys it can keep.
 
-    Only the preview asks, where unchanged digests are the very same objects as before.
+    A digest is the same as in the last build when its path and the hash of its bytes are
+    (the theme, the same shared_key, covers the code and the config that parsed it).
     A paper page is made from the theme and the digests the paper appeared in: when the
-    theme is the same, every paper of no new, changed or removed digest keeps its page.
-    A day page's key hashes the theme, its digest, its neighbours' paths and titles and the
-    other days of its papers: when no day was added or removed, a page whose digest and
-    neighbours are the same objects as before, none of whose papers is on a changed day,
-    keeps its key (computing the 1,000 keys again is a fifth of a preview's rebuild).
+    theme is the same, every paper of no new, changed or removed digest keeps its page if
+    the file is still there; all other papers' pages are rendered. A day page's key hashes
+    the theme, its digest, its neighbours' paths and titles and the other days of its
+    papers: when no day was added or removed, a page whose digest and neighbours are the
+    same as before, none of whose papers is on a changed day, keeps its key. At 1,000
+    digests, computing the 15,000 paper keys and 1,000 day keys again took a quarter of
+    a build that changes one digest.
     """
     if last is None or last.theme != theme:
         return Unchanged({}, None, {})
-    now = {digest.path: digest for digest in site.digests}
-    before = last.digests
-    touched = [digest for path, digest in before.items() if now.get(path) is not digest]  # old versions
-    touched += [digest for path, digest in now.items() if before.get(path) is not digest]  # new versions
-    papers = {pid for digest in touched for pid in digest.paper_ids}
-    kept = dict(last.paper_pages)
-    for pid in papers:
-        kept.pop(f"papers/{pid}/index.html", None)  # a paper's only file
+    now = day_note(theme, site)[1]
+    before = last.days
+    missing = ("", ())
+    touched = [ids for path, (sha, ids) in before.items() if not sha or now.get(path, missing)[0] != sha]  # old
+    touched += [ids for path, (sha, ids) in now.items() if not sha or before.get(path, missing)[0] != sha]  # new
+    papers = {pid for ids in touched for pid in ids}
+    untouched = site.papers.keys() - papers
+    kept = {rel: key for rel, key in last.produced.items()  # a paper's only file is papers/<id>/index.html
+            if rel[:7] == "papers/" and rel[-11:] == "/index.html" and rel[7:-11] in untouched}
+    redo: set[str] | None = site.papers.keys() - untouched
+    if not kept:  # none to keep (or no paper pages at all)
+        redo = None
+    elif len(kept) < len(untouched):  # pages gone from the output since: made again
+        redo |= {pid for pid in untouched if f"papers/{pid}/index.html" not in kept}
     paths = list(now)  # newest first, as site.digests
     if list(before) != paths:
-        return Unchanged(kept, papers, {})
+        return Unchanged(kept, redo, {})
     redone = set()  # changed days and their neighbours, and the days of the changed days' papers
     for index, path in enumerate(paths):
-        if before[path] is not now[path]:
+        if not now[path][0] or before[path][0] != now[path][0]:
             redone.update(paths[max(index - 1, 0):index + 2])
     for pid in papers:
         entry = site.papers.get(pid)
@@ -109,7 +129,7 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged
         rel = path + "index.html"
         if path not in redone and rel in last.produced:
             day_keys[rel] = last.produced[rel]
-    return Unchanged(kept, papers, day_keys)
+    return Unchanged(kept, redo, day_keys)
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
@@ -174,7 +194,10 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None,
                         previous=previous) as writer:
             shared = shared_key(env, config, theme)
+            if last is None:  # a one-shot build: what the last one kept beside its files' keys
+                last = LastBuild.from_note(writer.last_note, writer.last_files)
             unchanged = unchanged_pages(last, shared, site)
+            writer.note = day_note(shared, site)
             writer.keep(unchanged.papers)
             contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
             outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
@@ -193,12 +216,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
     if memo is not None:
-        rendered = site.papers if unchanged.redo is None else unchanged.redo & site.papers.keys()
-        paper_pages = dict(unchanged.papers)
-        for rel in (f"papers/{pid}/index.html" for pid in rendered):
-            if rel in writer.produced:
-                paper_pages[rel] = writer.produced[rel]
-        memo.last = LastBuild(shared, writer.produced, site, paper_pages)
+        memo.last = LastBuild(shared, writer.note[1], writer.produced, site)
         live = {(d.path, d.digest_hash) for d in site.digests}
         memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
     warnings = [p for p in problems if p.level != "error"]

@@ -76,6 +76,8 @@ class SiteWriter:
         self._trust_state = trust_state
         self._private = private  # only this process writes output_dir (the preview's): trust the record of it
         self._known = previous  # the record of the last build, when the caller kept it (no need to load it)
+        self.last_note: object = None  # what the last build kept with its record (loaded when previous is not given)
+        self.note: object = None  # what this build keeps with its record, for the next one
 
     # --- the build's side ---------------------------------------------------------------
 
@@ -93,7 +95,10 @@ class SiteWriter:
             if not (self.output_dir.is_dir() and self._trust_state):
                 self._previous = {}
             else:
-                self._previous = dict(self._known) if self._known is not None else self._load_state()
+                if self._known is not None:
+                    self._previous = dict(self._known)
+                else:
+                    self._previous, self.last_note = self._load_state()
                 if not self._private:  # files deleted by hand since the last build are made again
                     for rel in missing_files(self.output_dir, list(self._previous)):
                         del self._previous[rel]
@@ -289,15 +294,22 @@ class SiteWriter:
             raise OutputError(f"cannot move the new files into {self.output_dir}: {exc.strerror or exc}") from exc
         self._save_state()
 
-    def _load_state(self) -> dict[str, str]:
+    @property
+    def last_files(self) -> dict[str, str]:
+        """Return rel -> key of the last build's files that are still there (after __enter__)."""
+        return self._previous
+
+    def _load_state(self) -> tuple[dict[str, str], object]:
         if self.state_path is None:
-            return {}
+            return {}, None
         try:
             with open(self.state_path, "rb") as handle:
                 state = pickle.load(handle)
-            return state if isinstance(state, dict) else {}
         except Exception:  # noqa: BLE001 - a missing or broken record only costs a full render
-            return {}
+            return {}, None
+        if isinstance(state, tuple) and len(state) == 2 and isinstance(state[0], dict):
+            return state
+        return {}, None
 
     def _forget_state(self) -> None:
         if self.state_path is not None:
@@ -306,7 +318,7 @@ class SiteWriter:
 
     def _save_state(self) -> None:
         if self.state_path is not None:
-            write_pickle(self.state_path, self.produced)
+            write_pickle(self.state_path, (self.produced, self.note))
             prune_records(self.state_path.parent, "output-*.pickle")
 
 

@@ -104,7 +104,7 @@ def test_edit_after_fresh_build_is_picked_up(site):
     assert "바뀐 요약" in (site.output_dir / "2024/03/05/index.html").read_text()
 
 
-@pytest.mark.parametrize("rel", ["2024/03/05/index.html", "feed.xml"])
+@pytest.mark.parametrize("rel", ["2024/03/05/index.html", "feed.xml", "papers/2403.00001/index.html"])
 def test_deleting_an_output_file_makes_the_build_restore_it(site, rel):
     time.sleep(0.15)  # so that nothing but the missing file stops the build from ending early
     build(site)
@@ -386,10 +386,69 @@ def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
         (content / name).write_text(digest_text(name[:-3], papers, intro="Still quiet." if not papers else ""),
                                     encoding="utf-8")
         build(config, output_dir=preview, memo=memo)
-        assert len(memo.last.digests) == 8
+        assert len(memo.last.days) == 8
         build(config, output_dir=tmp_path / f"scratch{number}", use_cache=False)
         assert tree_hashes(preview) == tree_hashes(tmp_path / f"scratch{number}"), number
     assert "2024-03-08" in (preview / "2024/03/02/index.html").read_text()
+
+
+def test_one_shot_builds_keep_what_no_edit_touched_and_equal_builds_from_nothing(tmp_path):
+    """The preview's edits above, as separate `digest build`s: each output equals one built from nothing."""
+    days = {f"2024-03-{day:02d}.md": digest_text(f"2024-03-{day:02d}", [(f"2403.{day:05d}", f"Only on day {day}")])
+            for day in range(1, 9)}
+    for day in (2, 6):
+        days[f"2024-03-{day:02d}.md"] = digest_text(f"2024-03-{day:02d}", [(f"2403.{day:05d}", "Own"), ("2403.77777", "Both")])
+    config = write_site(tmp_path / "s", days)
+    build(config)
+    edits = [
+        ("2024-03-04.md", [("2403.00004", "Renamed")]),
+        ("2024-03-06.md", [("2403.00006", "Own")]),
+        ("2024-03-08.md", [("2403.00008", "Own"), ("2403.77777", "Both")]),
+        ("2024-03-09.md", [("2403.00009", "A new day"), ("2403.77777", "Both")]),  # a day added: no day keys kept
+        ("2024-03-01.md", None),  # and one removed
+    ]
+    for number, (name, papers) in enumerate(edits):
+        if papers is None:
+            (config.content_dir / name).unlink()
+        else:
+            (config.content_dir / name).write_text(digest_text(name[:-3], papers), encoding="utf-8")
+        build(config)
+        build(config, output_dir=tmp_path / f"scratch{number}", use_cache=False)
+        assert tree_hashes(config.output_dir) == tree_hashes(tmp_path / f"scratch{number}"), number
+    assert "2024-03-09" in (config.output_dir / "2024/03/02/index.html").read_text()
+    assert not (config.output_dir / "papers/2403.00001").exists()
+
+
+def test_one_shot_build_after_one_edit_computes_only_the_keys_it_must(tmp_path, monkeypatch):
+    from generator import build as build_module
+    site = write_site(tmp_path / "s", {f"2024-03-{day:02d}.md": digest_text(f"2024-03-{day:02d}", [(f"2403.{day:05d}", "Own")])
+                                       for day in range(1, 9)})
+    build(site)
+    keyed = []
+    real = build_module.paper_page_key
+    monkeypatch.setattr(build_module, "paper_page_key", lambda theme, entry: keyed.append(entry.id) or real(theme, entry))
+    path = site.content_dir / "2024-03-05.md"
+    path.write_text(digest_text("2024-03-05", [("2403.00005", "Renamed")]), encoding="utf-8")
+    report = build(site)
+    assert keyed == ["2403.00005"]  # the others, the same papers on unchanged days, keep their pages
+    assert report.written >= 2 and (site.output_dir / "papers/2403.00005/index.html").read_text().count("Renamed")
+    build(site, output_dir=tmp_path / "scratch", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "scratch")
+
+
+@pytest.mark.parametrize("note", [None, ("theme", []), ("theme", {"2024/03/05/": ("sha", "not-a-tuple")}), "garbage"])
+def test_a_malformed_note_in_the_output_record_means_a_full_render(site, tmp_path, note):
+    build(site)
+    for record in site.cache_dir.glob("output-*.pickle"):
+        with open(record, "rb") as handle:
+            files, _ = pickle.load(handle)
+        with open(record, "wb") as handle:
+            pickle.dump((files, note), handle)
+    path = site.content_dir / "2024-03-05.md"
+    path.write_text(path.read_text() + "\n- 하나 더\n", encoding="utf-8")
+    build(site)
+    build(site, output_dir=tmp_path / "scratch", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "scratch")
 
 
 def test_preview_keeps_the_day_keys_of_days_away_from_a_change(tmp_path, monkeypatch):
