@@ -83,9 +83,10 @@ class Unchanged(NamedTuple):
     days: dict[str, str]  # rel -> key of the day pages whose key is known
 
 
-def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged:
+def unchanged_pages(last: LastBuild | None, note: tuple[str, dict], site: Site) -> Unchanged:
     """Return the paper pages this build can keep as they are, and the day pages' keys it can keep.
 
+    note is this build's day_note: its theme and its days.
     A digest is the same as in the last build when its path and the hash of its bytes are
     (the theme, the same shared_key, covers the code and the config that parsed it).
     A paper page is made from the theme and the digests the paper appeared in: when the
@@ -97,9 +98,9 @@ def unchanged_pages(last: LastBuild | None, theme: str, site: Site) -> Unchanged
     digests, computing the 15,000 paper keys and 1,000 day keys again took a quarter of
     a build that changes one digest.
     """
+    theme, now = note
     if last is None or last.theme != theme:
         return Unchanged({}, None, {})
-    now = day_note(theme, site)[1]
     before = last.days
     missing = ("", ())
     touched = [ids for path, (sha, ids) in before.items() if not sha or now.get(path, missing)[0] != sha]  # old
@@ -196,8 +197,8 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
             shared = shared_key(env, config, theme)
             if last is None:  # a one-shot build: what the last one kept beside its files' keys
                 last = LastBuild.from_note(writer.last_note, writer.last_files)
-            unchanged = unchanged_pages(last, shared, site)
             writer.note = day_note(shared, site)
+            unchanged = unchanged_pages(last, writer.note, site)
             writer.keep(unchanged.papers)
             contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
             outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
