@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
 import time
 import traceback
 from dataclasses import dataclass, replace
@@ -23,7 +24,7 @@ from . import cache as cache_mod
 from .cache import code_fingerprint, make_key
 from .config import Config
 from .fresh import BuildRecord, BuildReport, Scan, forget_fresh_record, save_fresh_record, scan_sources
-from .feeds import feed_files, tag_feed_files
+from .feeds import feed_files, feed_keys, tag_feed_files
 from .load import Source, read_source
 from .model import Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, unpickle_papers
 from .problems import BuildError, Problem, errors_in
@@ -200,10 +201,15 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
             writer.note = day_note(shared, site)
             unchanged = unchanged_pages(last, writer.note, site)
             writer.keep(unchanged.papers)
-            contents = memo.feed_contents[1] if memo is not None and memo.feed_contents[0] == shared else {}
+            if memo is not None:
+                contents = memo.feed_contents[1] if memo.feed_contents[0] == shared else {}
+            else:
+                contents = cache_mod.load_feed_contents(config.cache_dir, shared) if use_cache else {}
+            stored = set(contents)  # what the disk (or the memo) holds already
             outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
                                  contents=contents)
-            write_outputs(writer, config, outputs, first=save_cache, before_fork=partial(unpickle_papers, site.digests))
+            write_outputs(writer, config, outputs, contents, first=save_cache,
+                          before_fork=partial(unpickle_papers, site.digests))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -216,10 +222,13 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
     except OutputError as exc:
         raise BuildError(problems + [Problem(str(output_dir), 1, str(exc))]) from None
 
+    in_feeds = feed_keys(config, site)
+    contents = {key: content for key, content in contents.items() if key in in_feeds}
     if memo is not None:
         memo.last = LastBuild(shared, writer.note[1], writer.produced, site)
-        live = {(d.path, d.digest_hash) for d in site.digests}
-        memo.feed_contents = (shared, {key: content for key, content in contents.items() if key in live})
+        memo.feed_contents = (shared, contents)
+    elif use_cache and contents.keys() != stored:
+        cache_mod.save_feed_contents(config.cache_dir, shared, contents)
     warnings = [p for p in problems if p.level != "error"]
     if signature:
         save_fresh_record(config, output_dir, BuildRecord(signature, len(site.digests), site.paper_count,
@@ -391,12 +400,14 @@ def paper_page_key(theme: str, entry: PaperEntry) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
+def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], contents: dict,
                   first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None) -> None:
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
-    first runs in this process while the workers start rendering (the parse cache is saved so);
-    before_fork runs before the workers are forked, if the pages are many enough for them.
+    contents is the dict of feed contents the outputs' feeds render into (see feeds.feed_items):
+    what the workers add to their copies of it comes back into it. first runs in this process
+    while the workers start rendering (the parse cache is saved so); before_fork runs before
+    the workers are forked, if the pages are many enough for them.
     """
     pending = []
     for output in outputs:
@@ -405,17 +416,27 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple],
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
-    rendered = fork_map(partial(render_share, writer, config), pending, first=first, before_fork=before_fork)
-    for (rel, key, _), staged in zip(pending, rendered):
+    rendered = fork_map(partial(render_share, writer, config, contents), pending, first=first, before_fork=before_fork)
+    for (rel, key, _), (staged, added) in zip(pending, rendered):
         writer.record(rel, key, staged)
+        if added:
+            contents.update(added)
 
 
-def render_share(writer: SiteWriter, config: Config, outputs: list[tuple]) -> list[bool]:
-    """Render and stage each (path, key, render) output; return whether each was staged."""
+def render_share(writer: SiteWriter, config: Config, contents: dict,
+                 outputs: list[tuple]) -> list[tuple[bool, dict | None]]:
+    """Render and stage each (path, key, render) output; return whether each was staged, and
+    the feed contents its render added to contents (None if none)."""
+    results = []
     try:
-        return [writer.stage(rel, make()) for rel, _, make in outputs]
+        for rel, _, make in outputs:
+            before = len(contents)
+            staged = writer.stage(rel, make())
+            added = dict(itertools.islice(contents.items(), before, None)) if len(contents) > before else None
+            results.append((staged, added))
     except jinja2.TemplateError as exc:
         raise BuildError([template_problem(exc, config)]) from None
+    return results
 
 
 def template_problem(exc: jinja2.TemplateError, config: Config) -> Problem:

@@ -19,7 +19,7 @@ import jinja2
 from .cache import make_key
 from .config import Config
 from .markup import XML_ILLEGAL, rebase_links
-from .model import Digest, Tag
+from .model import Digest, Site, Tag
 from .render import digest_description, render_feed_content
 
 if TYPE_CHECKING:
@@ -156,6 +156,12 @@ def tag_feed_files(env: jinja2.Environment, config: Config, tag: Tag, theme: str
     key = make_key(theme, tag.name, *(d.digest_hash for d in digests))
     yield tag.path + "feed.xml", key, lambda: render_rss(config, info, items())
     yield tag.path + "atom.xml", key, lambda: render_atom(config, info, items())
+
+
+def feed_keys(config: Config, site: Site) -> set[tuple[str, str]]:
+    """Return the (path, digest hash) of every digest some feed of the site holds: whose contents are worth keeping."""
+    digests = [*site.digests[: config.feed_limit], *(d for tag in site.tags for d in tag.digests[: config.feed_limit])]
+    return {(digest.path, digest.digest_hash) for digest in digests}
 
 
 def feed_items(env: jinja2.Environment, config: Config, digests: tuple[Digest, ...],

@@ -116,7 +116,8 @@ def test_list_pages_are_rendered_again_only_when_a_card_changes(small_site, edit
     from generator import build as build_mod
     rendered = []
     original = build_mod.render_share
-    build_mod.render_share = lambda writer, config, outputs: rendered.extend(o[0] for o in outputs) or original(writer, config, outputs)
+    build_mod.render_share = lambda writer, config, contents, outputs: (rendered.extend(o[0] for o in outputs)
+                                                                         or original(writer, config, contents, outputs))
     try:
         build(small_site, output_dir=small_site.output_dir)
     finally:
@@ -441,9 +442,9 @@ def test_day_and_paper_pages_are_rendered_after_list_pages_and_feeds(small_site,
     seen = []
     render_share = build_mod.render_share
 
-    def recording(writer, config, outputs):
+    def recording(writer, config, contents, outputs):
         seen.extend(rel for rel, _, _ in outputs)
-        return render_share(writer, config, outputs)
+        return render_share(writer, config, contents, outputs)
 
     monkeypatch.setattr(build_mod, "render_share", recording)
     build(small_site)

@@ -489,6 +489,50 @@ def test_preview_renders_feed_content_only_for_changed_digests(site, tmp_path, m
     assert tree_hashes(tmp_path / "preview") == tree_hashes(tmp_path / "scratch")
 
 
+def test_one_shot_build_renders_feed_content_only_for_changed_digests(tmp_path, monkeypatch):
+    """Feed contents rendered by build workers come back and are kept: the next build renders only the edited day's."""
+    from generator import feeds
+    front = "tags: [agents]"
+    config = write_site(tmp_path / "s", {f"2024-03-{d:02d}.md": digest_text(f"2024-03-{d:02d}", front=front if d in (2, 7) else "")
+                                         for d in range(1, 9)})
+    monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)  # rendered by forked workers
+    build(config)
+    monkeypatch.setattr(workers, "worker_count", lambda items: 1)  # now in this process, where it can be seen
+    rendered = []
+    render = feeds.render_feed_content
+    monkeypatch.setattr(feeds, "render_feed_content", lambda env, digest: rendered.append(digest.path) or render(env, digest))
+    path = config.content_dir / "2024-03-07.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("첫 번째 요약", "바뀐 요약"), encoding="utf-8")
+    build(config)
+    assert rendered == ["2024/03/07/"]  # in the site's feed and in the agents feed, rendered once
+    with open(config.cache_dir / "feeds.pickle", "rb") as handle:
+        _, contents = pickle.load(handle)
+    assert sorted(path for path, _ in contents) == ["2024/03/02/", "2024/03/06/", "2024/03/07/", "2024/03/08/"]
+    assert "바뀐 요약" in contents[next(name for name in contents if name[0] == "2024/03/07/")]
+    build(config, output_dir=tmp_path / "scratch", use_cache=False)
+    assert tree_hashes(config.output_dir) == tree_hashes(tmp_path / "scratch")
+
+
+@pytest.mark.parametrize("stale", ["other key", "not text"])
+def test_stale_or_damaged_feed_contents_are_not_used(site, tmp_path, stale):
+    build(site)
+    with open(site.cache_dir / "feeds.pickle", "rb") as handle:
+        key, contents = pickle.load(handle)
+    assert len(contents) == 3  # the feeds' newest three days
+    if stale == "other key":  # as after a change of code, theme or config
+        stored = ("another-key", {name: "<p>STALE</p>" for name in contents})
+    else:
+        stored = (key, {name: b"<p>STALE</p>" for name in contents})
+    with open(site.cache_dir / "feeds.pickle", "wb") as handle:
+        pickle.dump(stored, handle)
+    path = site.content_dir / "2024-03-02.md"  # real work, outside the feeds
+    path.write_text(path.read_text(encoding="utf-8") + "\n- 하나 더\n", encoding="utf-8")
+    build(site)
+    build(site, output_dir=tmp_path / "scratch", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "scratch")
+    assert "STALE" not in (site.output_dir / "feed.xml").read_text(encoding="utf-8")
+
+
 def test_saving_the_parse_cache_twice_writes_it_once(tmp_path):
     cache = ParseCache.open(tmp_path, "UTC")
     cache.put("2024-03-01.md", "sha", None, [])
