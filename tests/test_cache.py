@@ -525,9 +525,10 @@ def test_stale_or_damaged_feed_contents_are_not_used(site, tmp_path, stale):
         stored = (key, {name: b"<p>STALE</p>" for name in contents})
     with open(site.cache_dir / "feeds.pickle", "wb") as handle:
         pickle.dump(stored, handle)
-    path = site.content_dir / "2024-03-02.md"  # real work, outside the feeds
+    path = site.content_dir / "2024-03-08.md"  # the feed is made again: its other two days would come from the file
     path.write_text(path.read_text(encoding="utf-8") + "\n- 하나 더\n", encoding="utf-8")
     build(site)
+    assert "하나 더" in (site.output_dir / "feed.xml").read_text(encoding="utf-8")
     build(site, output_dir=tmp_path / "scratch", use_cache=False)
     assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "scratch")
     assert "STALE" not in (site.output_dir / "feed.xml").read_text(encoding="utf-8")
