@@ -19,6 +19,7 @@ from watchdog.observers import Observer
 
 from conftest import DEFAULT_SITE_TOML, digest_text, write_site
 from generator.serve import contained_file, host_allowed, is_loopback, serve, start_preview, url_parts
+from generator.watch import Rebuilder, Watcher
 
 DAY = "2024-03-13"
 DAY_PATH = "/2024/03/13/"
@@ -315,6 +316,48 @@ def test_editor_save_styles_are_seen(preview, site, style):
         path.unlink()
         path.write_text(text, "utf-8")
     wait_for(lambda: page_has(preview.port, DAY_PATH, f"Saved by {style}"))
+
+
+def test_a_finished_save_rebuilds_without_waiting_for_quiet():
+    built = threading.Event()
+    rebuilder = Rebuilder(lambda: built.set() or [], quiet=60, max_delay=60)
+    rebuilder.start()
+    try:
+        rebuilder.mark_changed()  # a write still going on: wait for quiet
+        assert not built.wait(0.5)
+        rebuilder.mark_changed(saved=True)  # the write is closed: at once
+        assert built.wait(10)
+        built.clear()
+        rebuilder.mark_changed(saved=True)
+        rebuilder.mark_changed()  # another write began before the rebuild started: quiet again
+        assert not built.wait(0.5)
+    finally:
+        rebuilder.stop()
+
+
+def test_the_watcher_says_which_changes_finish_a_save(tmp_path):
+    seen: list[bool] = []
+    watcher = Watcher(seen.append)
+    watcher.watch([tmp_path], [])
+    try:
+        path = tmp_path / "2024-03-13.md"
+        with open(path, "w", encoding="utf-8") as handle:  # written, not yet closed
+            handle.write("half")
+            handle.flush()
+            wait_for(lambda: seen)
+            time.sleep(0.2)
+            assert not any(seen)
+        wait_for(lambda: seen[-1])  # closed: a finished save
+        seen.clear()
+        atomic_write(path, "whole")  # renamed into place: a finished save
+        wait_for(lambda: any(seen))
+        seen.clear()
+        os.rename(path, tmp_path / "2024-03-13.md~")  # moved away to a backup: not one
+        wait_for(lambda: seen)
+        time.sleep(0.2)
+        assert not any(seen)
+    finally:
+        watcher.stop()
 
 
 def test_temporary_files_alone_do_not_rebuild(preview, site):
