@@ -58,6 +58,7 @@ class LastBuild:
     days: dict[str, tuple[str, tuple[str, ...]]]  # digest path -> (digest hash, paper ids), newest first
     produced: dict[str, str]  # rel -> key, of every file still there
     site: Site | None = None  # the preview's, which lends its paper entries to the next model
+    pages: PaperPages | None = None  # the paper pages among produced (the preview's; else found in produced)
 
     @classmethod
     def from_note(cls, note: object, files: dict[str, str]) -> LastBuild | None:
@@ -76,10 +77,32 @@ def day_note(theme: str, site: Site) -> tuple[str, dict[str, tuple[str, tuple[st
     return theme, {digest.path: (digest.digest_hash, digest.paper_ids) for digest in site.digests}
 
 
+class PaperPages(NamedTuple):
+    """The paper pages of an output: a paper's only file is papers/<id>/index.html."""
+
+    files: dict[str, str]  # rel -> key
+    ids: set[str]  # the ids they are pages of
+
+
+def paper_pages(produced: dict[str, str], unchanged: Unchanged | None = None) -> PaperPages:
+    """Return the paper pages among a build's produced files; given what it kept (unchanged), look only at the rest."""
+    if unchanged is None or unchanged.redo is None:
+        files = {rel: key for rel, key in produced.items() if rel[:7] == "papers/" and rel[-11:] == "/index.html"}
+        return PaperPages(files, {rel[7:-11] for rel in files})
+    files, ids = dict(unchanged.papers), set(unchanged.paper_ids)
+    for pid in unchanged.redo:
+        rel = f"papers/{pid}/index.html"
+        if rel in produced:
+            files[rel] = produced[rel]
+            ids.add(pid)
+    return PaperPages(files, ids)
+
+
 class Unchanged(NamedTuple):
     """What a build can keep of the last one's output (see unchanged_pages)."""
 
     papers: dict[str, str]  # rel -> key of the paper pages kept as they are
+    paper_ids: set[str]  # the ids of those papers
     redo: set[str] | None  # the ids of the papers whose pages are rendered again (None: all)
     days: dict[str, str]  # rel -> key of the day pages whose key is known
 
@@ -101,23 +124,30 @@ def unchanged_pages(last: LastBuild | None, note: tuple[str, dict], site: Site) 
     """
     theme, now = note
     if last is None or last.theme != theme:
-        return Unchanged({}, None, {})
+        return Unchanged({}, set(), None, {})
     before = last.days
     missing = ("", ())
     touched = [ids for path, (sha, ids) in before.items() if not sha or now.get(path, missing)[0] != sha]  # old
     touched += [ids for path, (sha, ids) in now.items() if not sha or before.get(path, missing)[0] != sha]  # new
     papers = {pid for ids in touched for pid in ids}
     untouched = site.papers.keys() - papers
-    kept = {rel: key for rel, key in last.produced.items()  # a paper's only file is papers/<id>/index.html
-            if rel[:7] == "papers/" and rel[-11:] == "/index.html" and rel[7:-11] in untouched}
-    redo: set[str] | None = site.papers.keys() - untouched
+    pages = last.pages or paper_pages(last.produced)
+    kept_ids = pages.ids - papers
+    if kept_ids <= untouched:  # the last pages but the touched papers' (the preview's 15,000: a copy, not a loop)
+        kept = dict(pages.files)
+        for pid in pages.ids & papers:
+            del kept[f"papers/{pid}/index.html"]
+    else:  # a page of a paper on no day, which no day's change explains: never expected, but not kept
+        kept_ids &= untouched
+        kept = {rel: key for rel, key in pages.files.items() if rel[7:-11] in kept_ids}
+    redo: set[str] | None = site.papers.keys() & papers  # the touched papers still on the site
     if not kept:  # none to keep (or no paper pages at all)
         redo = None
     elif len(kept) < len(untouched):  # pages gone from the output since: made again
-        redo |= {pid for pid in untouched if f"papers/{pid}/index.html" not in kept}
+        redo |= untouched - kept_ids
     paths = list(now)  # newest first, as site.digests
     if list(before) != paths:
-        return Unchanged(kept, redo, {})
+        return Unchanged(kept, kept_ids, redo, {})
     redone = set()  # changed days and their neighbours, and the days of the changed days' papers
     for index, path in enumerate(paths):
         if not now[path][0] or before[path][0] != now[path][0]:
@@ -131,7 +161,7 @@ def unchanged_pages(last: LastBuild | None, note: tuple[str, dict], site: Site) 
         rel = path + "index.html"
         if path not in redone and rel in last.produced:
             day_keys[rel] = last.produced[rel]
-    return Unchanged(kept, redo, day_keys)
+    return Unchanged(kept, kept_ids, redo, day_keys)
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
@@ -225,7 +255,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
     in_feeds = feed_keys(config, site)
     contents = {key: content for key, content in contents.items() if key in in_feeds}
     if memo is not None:
-        memo.last = LastBuild(shared, writer.note[1], writer.produced, site)
+        memo.last = LastBuild(shared, writer.note[1], writer.produced, site, paper_pages(writer.produced, unchanged))
         memo.feed_contents = (shared, contents)
     elif use_cache and contents.keys() != stored:
         cache_mod.save_feed_contents(config.cache_dir, shared, contents)
@@ -363,10 +393,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     yield from feed_files(env, config, site.digests[: config.feed_limit], theme, contents)
     for tag in site.tags:
         yield from tag_feed_files(env, config, tag, theme, contents)
-    lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
-    newest = site.digests[0].published.date().isoformat() if site.digests else None
-    yield "sitemap.xml", cards, lambda: render_sitemap(config, [(p, lastmod.get(p, newest))
-                                                          for p in iter_paths(site, pages, config.paper_pages)])
+    yield "sitemap.xml", cards, partial(sitemap, config, site, pages)
     yield "robots.txt", render_robots(config)
     yield ".nojekyll", b""
     if config.cname:
@@ -388,6 +415,13 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
         entries = [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
     for entry in entries:
         yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
+
+
+def sitemap(config: Config, site: Site, pages: list[tuple[Digest, ...]]) -> str:
+    """Return the sitemap of the site whose home pages are pages: each day's page dated by its day, others by the newest."""
+    lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
+    newest = site.digests[0].published.date().isoformat() if site.digests else None
+    return render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages, config.paper_pages)])
 
 
 def paper_page_key(theme: str, entry: PaperEntry) -> str:

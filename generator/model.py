@@ -382,6 +382,10 @@ def _paper_entries_since(digests: tuple[Digest, ...], previous: Site) -> dict[st
     changed = [d for d in digests if id(d) not in before] + [d for d in previous.digests if id(d) not in now]
     if not changed:
         return previous.papers
+    if len(digests) == len(previous.digests):
+        same = _same_papers_since(digests, previous)
+        if same is not None:
+            return same
     redone = {pid: [] for digest in changed for pid in digest.paper_ids}
     order: dict[str, None] = {}  # every id, in order of first appearance
     for digest in reversed(digests):
@@ -393,6 +397,25 @@ def _paper_entries_since(digests: tuple[Digest, ...], previous: Site) -> dict[st
                     redone[pid].append(Appearance(digest, position))
     old = previous.papers
     return {pid: PaperEntry(pid, tuple(redone[pid])) if pid in redone else old[pid] for pid in order}
+
+
+def _same_papers_since(digests: tuple[Digest, ...], previous: Site) -> dict[str, PaperEntry] | None:
+    """Return _paper_entries(digests) if each digest holds the same papers as previous's of its day (an edited
+    summary, say), else None: then every paper keeps its days and its place, and only the edited days' papers
+    need entries that point to the new digests."""
+    replaced: dict[int, Digest] = {}
+    for new, old in zip(digests, previous.digests):
+        if new is not old:
+            if new.date != old.date or new.paper_ids != old.paper_ids:
+                return None
+            replaced[id(old)] = new
+    papers = dict(previous.papers)
+    for new in replaced.values():
+        for pid in new.paper_ids:
+            entry = papers[pid]
+            papers[pid] = PaperEntry(pid, tuple(Appearance(replaced.get(id(a.digest), a.digest), a.position)
+                                                for a in entry.appearances))
+    return papers
 
 
 def _tags(digests: tuple[Digest, ...]) -> tuple[Tag, ...]:

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from conftest import digest_text, write_site
 from generator import workers
-from generator.build import build
+from generator.build import LastBuild, PaperPages, build, day_note, paper_pages, unchanged_pages
 from generator.cache import ParseCache
 from generator.model import build_site
 from generator.parse import parse_digest
@@ -336,7 +337,8 @@ def test_preview_rebuilds_with_a_memo_match_a_build_from_scratch(site, tmp_path)
 
 
 PAPER_IDS = [f"2403.{n:05d}" for n in range(1, 7)]
-day_edits = st.lists(st.tuples(st.integers(1, 6), st.none() | st.lists(st.sampled_from(PAPER_IDS), unique=True, max_size=4)),
+day_edits = st.lists(st.tuples(st.integers(1, 6), st.none() | st.just("retitled")
+                               | st.lists(st.sampled_from(PAPER_IDS), unique=True, max_size=4)),
                      min_size=1, max_size=8)
 
 
@@ -344,17 +346,20 @@ day_edits = st.lists(st.tuples(st.integers(1, 6), st.none() | st.lists(st.sample
 @given(start=st.lists(st.lists(st.sampled_from(PAPER_IDS), unique=True, max_size=4), min_size=6, max_size=6),
        edits=day_edits)
 def test_the_preview_model_reuses_entries_and_equals_a_model_made_afresh(start, edits):
-    """After any run of edits (a day's papers replaced, in any order, or the day removed), the
-    papers of a model made from the last one are those of a model made from nothing, in the same order."""
-    def day(number: int, ids: list[str]):
+    """After any run of edits (a day's papers replaced, in any order, or retitled, or the day removed),
+    the papers of a model made from the last one are those of a model made from nothing, in the same order."""
+    def day(number: int, ids: list[str], title: str = "on"):
         date = f"2024-03-{number:02d}"
-        return parse_digest(digest_text(date, [(pid, f"{pid} on {date}") for pid in ids]), f"{date}.md")[0]
+        return parse_digest(digest_text(date, [(pid, f"{pid} {title} {date}") for pid in ids]), f"{date}.md")[0]
 
     days = {number: day(number, ids) for number, ids in enumerate(start, 1)}
     site, _ = build_site(list(days.values()))
-    for number, ids in edits:
+    for round_, (number, ids) in enumerate(edits):
         old = days.pop(number, None)
-        if ids is not None:
+        if ids == "retitled":  # the same papers, other text: each day keeps its papers
+            if old is not None:
+                days[number] = day(number, list(old.paper_ids), f"retitled {round_}")
+        elif ids is not None:
             days[number] = day(number, ids)
         made, _ = build_site(list(days.values()), previous=site)
         fresh, _ = build_site(list(days.values()))
@@ -387,9 +392,22 @@ def test_preview_keeps_day_keys_only_where_nothing_they_hash_changed(tmp_path):
                                     encoding="utf-8")
         build(config, output_dir=preview, memo=memo)
         assert len(memo.last.days) == 8
+        assert memo.last.pages == paper_pages(memo.last.produced)  # carried from build to build, not looked for
         build(config, output_dir=tmp_path / f"scratch{number}", use_cache=False)
         assert tree_hashes(preview) == tree_hashes(tmp_path / f"scratch{number}"), number
     assert "2024-03-08" in (preview / "2024/03/02/index.html").read_text()
+
+
+def test_a_kept_paper_page_is_of_a_paper_still_on_the_site():
+    days = [replace(parse_digest(digest_text(f"2024-03-0{n}", [(f"2403.0000{n}", "Own")]), f"2024-03-0{n}.md")[0],
+                    digest_hash=f"hash{n}") for n in (1, 2)]
+    site, _ = build_site(days)
+    note = day_note("theme", site)
+    files = {f"papers/{pid}/index.html": "key" for pid in ("2403.00001", "2403.00002", "ghost")}
+    last = LastBuild("theme", dict(note[1]), dict(files), pages=PaperPages(files, {"2403.00001", "2403.00002", "ghost"}))
+    unchanged = unchanged_pages(last, note, site)  # no day changed, yet a page of a paper on none of them
+    assert sorted(unchanged.papers) == ["papers/2403.00001/index.html", "papers/2403.00002/index.html"]
+    assert unchanged.paper_ids == {"2403.00001", "2403.00002"}
 
 
 def test_one_shot_builds_keep_what_no_edit_touched_and_equal_builds_from_nothing(tmp_path):
