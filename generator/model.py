@@ -9,6 +9,7 @@ import html
 import pickle
 import re
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Iterable, Iterator, NamedTuple
 
 from .markup import slugify
@@ -364,15 +365,14 @@ def _paper_entries(digests: tuple[Digest, ...], previous: Site | None = None) ->
     """
     if previous is not None:
         return _paper_entries_since(digests, previous)
-    seen: dict[str, list[Appearance]] = {}
+    make = Appearance._make  # tuple.__new__ itself: a NamedTuple's own constructor is a Python function
+    seen: dict[str, tuple[Appearance, ...]] = {}
     for digest in reversed(digests):
-        for position, pid in enumerate(digest.paper_ids):
+        ids = digest.paper_ids
+        for pid, appearance in zip(ids, map(make, zip(repeat(digest), range(len(ids))))):
             found = seen.get(pid)
-            if found is None:
-                seen[pid] = [Appearance(digest, position)]
-            else:
-                found.append(Appearance(digest, position))
-    return {pid: PaperEntry(pid, tuple(apps)) for pid, apps in seen.items()}
+            seen[pid] = (appearance,) if found is None else found + (appearance,)  # most papers are on one day
+    return dict(zip(seen, map(PaperEntry._make, seen.items())))
 
 
 def _paper_entries_since(digests: tuple[Digest, ...], previous: Site) -> dict[str, PaperEntry]:
