@@ -321,15 +321,15 @@ def test_editor_save_styles_are_seen(preview, site, style):
 def test_a_finished_save_rebuilds_without_waiting_for_quiet():
     built = threading.Event()
     rebuilder = Rebuilder(lambda: built.set() or [], quiet=60, max_delay=60)
+    rebuilder.mark_changed(saved=True)
+    rebuilder.mark_changed()  # another write began before the rebuild started: wait for quiet
     rebuilder.start()
     try:
-        rebuilder.mark_changed()  # a write still going on: wait for quiet
         assert not built.wait(0.5)
         rebuilder.mark_changed(saved=True)  # the write is closed: at once
         assert built.wait(10)
         built.clear()
-        rebuilder.mark_changed(saved=True)
-        rebuilder.mark_changed()  # another write began before the rebuild started: quiet again
+        rebuilder.mark_changed()  # a write still going on: wait for quiet
         assert not built.wait(0.5)
     finally:
         rebuilder.stop()
