@@ -10,7 +10,7 @@ from pathlib import Path
 from .problems import Problem
 
 MAX_DIGEST_BYTES = 1024 * 1024
-_IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part")
+_IGNORED_SUFFIXES = ("~", ".swp", ".swx", ".tmp", ".part", "___jb_tmp___", "___jb_old___")  # the last: JetBrains'
 
 
 @dataclass(frozen=True)

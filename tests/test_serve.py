@@ -300,7 +300,7 @@ def test_an_edit_is_served_within_seconds(preview, site):
     wait_for(lambda: page_has(preview.port, "/", "Edited title"))
 
 
-@pytest.mark.parametrize("style", ["atomic-rename", "vim-backup", "delete-then-create"])
+@pytest.mark.parametrize("style", ["atomic-rename", "vim-backup", "jetbrains-safe-write", "delete-then-create"])
 def test_editor_save_styles_are_seen(preview, site, style):
     path = site.content_dir / "2024-03-13.md"
     text = digest_text(DAY, [("2403.00001", f"Saved by {style}")])
@@ -312,6 +312,12 @@ def test_editor_save_styles_are_seen(preview, site, style):
         os.rename(path, site.content_dir / "2024-03-13.md~")
         path.write_text(text, "utf-8")
         (site.content_dir / "2024-03-13.md~").unlink()
+    elif style == "jetbrains-safe-write":  # new text beside, old file aside, new into place, old dropped
+        tmp, old = (site.content_dir / f"2024-03-13.md___jb_{kind}___" for kind in ("tmp", "old"))
+        tmp.write_text(text, "utf-8")
+        os.rename(path, old)
+        os.rename(tmp, path)
+        old.unlink()
     else:
         path.unlink()
         path.write_text(text, "utf-8")
@@ -362,7 +368,8 @@ def test_the_watcher_says_which_changes_finish_a_save(tmp_path):
 
 def test_temporary_files_alone_do_not_rebuild(preview, site):
     epoch = livereload(preview.port)["epoch"]
-    for name in ["4913", ".2024-03-13.md.swp", "2024-03-13.md~", ".#2024-03-13.md", "x.tmp"]:
+    for name in ["4913", ".2024-03-13.md.swp", "2024-03-13.md~", ".#2024-03-13.md", "x.tmp",
+                 "2024-03-13.md___jb_tmp___", "2024-03-13.md___jb_old___"]:
         (site.content_dir / name).write_text("junk")
     time.sleep(0.5)
     assert livereload(preview.port)["epoch"] == epoch
