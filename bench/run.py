@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import http.client
@@ -206,8 +207,11 @@ class Digest(Tool):
         return None
 
     def prepare(self, corpus_dir: Path, days: int) -> None:
-        day = int(days * EDIT_DAY_FRACTION)
-        self.edit_file = self.site / "content" / corpus.digest_path(day, corpus.day_style(day)["nested"])
+        self.edit_file = self.day_file(int(days * EDIT_DAY_FRACTION))
+
+    def day_file(self, day: int) -> Path:
+        """Return the source of the corpus's day number day (0 is the oldest)."""
+        return self.site / "content" / corpus.digest_path(day, corpus.day_style(day)["nested"])
 
     def command(self, *extra: str) -> list[str]:
         return [self.python, "-m", "generator", "build", "--config", str(self.site / self.config), *extra]
@@ -627,6 +631,11 @@ def digest_extras(tool: Digest, size: int, args: argparse.Namespace, results: di
     if not args.no_serve:
         result.serve_ms, note = serve_latency(tool, args.serve_edits, args.reload_url)
         notes.append(f"N={size}: {note}")
+        newest = copy.copy(tool)  # the day a publisher edits most: in the site's feeds, whose rendering it adds
+        newest.edit_file = tool.day_file(size - 1)
+        latencies, note = serve_latency(newest, args.serve_edits, args.reload_url)
+        notes.append(f"N={size}: serve edit→reload of the newest day: "
+                     + (f"{med(latencies) * 1000:.0f} ms" if latencies else note))
 
 
 def parse_args() -> argparse.Namespace:
