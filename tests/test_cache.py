@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from conftest import digest_text, write_site
 from generator import workers
-from generator.build import LastBuild, PaperPages, build, day_note, paper_pages, unchanged_pages
+from generator.build import build
+from generator.incremental import LastBuild, PaperPages, day_note, paper_pages, unchanged_pages
 from generator.cache import ParseCache
 from generator.model import build_site
 from generator.parse import parse_digest
