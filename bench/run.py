@@ -79,6 +79,7 @@ class Run:
     peak_mb: float
     status: int
     output: str
+    cpu: float = 0.0  # user + system seconds, of the process and every child it waited for (build workers)
 
 
 def measure(argv: list[str], cwd: Path, env: dict | None = None, sample: bool = False) -> Run:
@@ -102,7 +103,8 @@ def measure(argv: list[str], cwd: Path, env: dict | None = None, sample: bool = 
         out.seek(0)
         output = out.read().decode("utf-8", "replace")
     log.unlink()
-    return Run(seconds, max(usage.ru_maxrss, sampled[0]) / 1024, proc.returncode, output)
+    return Run(seconds, max(usage.ru_maxrss, sampled[0]) / 1024, proc.returncode, output,
+               usage.ru_utime + usage.ru_stime)
 
 
 def _sample(pid: int, peak: list[int], done: threading.Event) -> None:
@@ -299,6 +301,7 @@ class Result:
     notes: list[str] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)  # seconds to write the output's files with no rendering
     files: int = 0
+    cold_cpu: list[float] = field(default_factory=list)  # user + system seconds of each cold build
 
 
 def checked(tool: Tool, run: Run, what: str) -> Run:
@@ -308,28 +311,48 @@ def checked(tool: Tool, run: Run, what: str) -> Run:
     return run
 
 
-def bench_tool(tool: Tool, runs: int) -> Result:
-    """Measure cold, no-change and one-change builds of tool, `runs` times each."""
-    result = Result()
+def bench_round(tool: Tool, index: int, result: Result) -> None:
+    """Measure one cold, one no-change and one one-change build of tool into result."""
+    tool.clean()
+    cold = checked(tool, measure(tool.command(), tool.site), "cold")
+    again = checked(tool, measure(tool.command(), tool.site), "no-change")
+    before = snapshot(tool.site / tool.output)
+    original = append_bullet(tool.edit_file, f"run {index}")
+    try:
+        one = checked(tool, measure(tool.command(), tool.site), "one-change")
+    finally:
+        tool.edit_file.write_bytes(original)
+    result.rewrites.append(rewrites(before, snapshot(tool.site / tool.output)))
+    result.cold.append(cold.seconds)
+    result.cold_cpu.append(cold.cpu)
+    result.nochange.append(again.seconds)
+    result.onechange.append(one.seconds)
+    result.self_reported += [line for r in (cold, again, one) for line in SUMMARY.findall(r.output)][:3]
+
+
+def bench_tools(tools: dict[str, Tool], runs: int, notes: list[str], size: int) -> dict[str, Result]:
+    """Measure every tool `runs` times, in rounds of one run of each, then its file floor and memory.
+
+    Rounds, not one tool's runs after another's: this machine's disk is faster or slower for
+    minutes at a time, and a tool measured in the same minutes as Hugo gets a fair ratio.
+    """
+    results = {name: Result() for name in tools}
     for index in range(runs):
+        for name, tool in tools.items():
+            if name not in results:
+                continue
+            try:
+                bench_round(tool, index, results[name])
+            except RuntimeError as exc:
+                notes.append(f"N={size}: {name} FAILED: {' / '.join(str(exc).strip().splitlines()[-2:])}")
+                del results[name]
+    for name, result in results.items():
+        tool = tools[name]
+        result.files, result.floor = file_floor(tool.site / tool.output, runs)
+        tool.clean()  # one more cold build, for memory only
+        result.peak_mb.append(checked(tool, measure(tool.command(), tool.site, sample=True), "cold (memory)").peak_mb)
         tool.clean()
-        cold = checked(tool, measure(tool.command(), tool.site), "cold")
-        again = checked(tool, measure(tool.command(), tool.site), "no-change")
-        before = snapshot(tool.site / tool.output)
-        original = append_bullet(tool.edit_file, f"run {index}")
-        try:
-            one = checked(tool, measure(tool.command(), tool.site), "one-change")
-        finally:
-            tool.edit_file.write_bytes(original)
-        result.rewrites.append(rewrites(before, snapshot(tool.site / tool.output)))
-        result.cold.append(cold.seconds)
-        result.nochange.append(again.seconds)
-        result.onechange.append(one.seconds)
-        result.self_reported += [line for r in (cold, again, one) for line in SUMMARY.findall(r.output)][:3]
-    result.files, result.floor = file_floor(tool.site / tool.output, runs)
-    tool.clean()  # one more cold build, for memory only
-    result.peak_mb.append(checked(tool, measure(tool.command(), tool.site, sample=True), "cold (memory)").peak_mb)
-    return result
+    return results
 
 
 def file_floor(output: Path, runs: int) -> tuple[int, list[float]]:
@@ -569,7 +592,7 @@ def bench_size(size: int, args: argparse.Namespace, notes: list[str]) -> dict[st
     corpus.write_corpus(corpus_dir, size)
     tools = {"hugo": Hugo(base / "hugo"), "pelican": Pelican(base / "pelican"),
              "digest": Digest(corpus_dir, args.python)}
-    results: dict[str, Result] = {}
+    ready: dict[str, Tool] = {}
     for key in ["hugo"] + [t for t in args.tools if t != "hugo"]:
         if key not in args.tools:
             continue
@@ -578,18 +601,32 @@ def bench_size(size: int, args: argparse.Namespace, notes: list[str]) -> dict[st
             notes.append(f"N={size}: {tool.name} skipped: {why}")
             continue
         tool.prepare(corpus_dir, size)
-        try:
-            results[tool.name] = bench_tool(tool, args.runs)
-        except RuntimeError as exc:
-            notes.append(f"N={size}: {tool.name} FAILED: {' / '.join(str(exc).strip().splitlines()[-2:])}")
-            continue
-        if key == "digest":
-            digest_extras(tool, size, args, results, notes)
+        if key == "digest":  # the same site shape as Hugo's and Pelican's (no paper pages, no search), next to Hugo's
+            ready["paper-digest plain"] = digest_variant(tool, "plain", "paper_pages = false\n", size)
+        ready[tool.name] = tool
+    results = bench_tools(ready, args.runs, notes, size)
+    if "paper-digest" in results:
+        digest_extras(ready["paper-digest"], size, args, results, notes)
+    notes += cold_notes(size, results)
     floors = [f"{name} {r.files:,} files {med(r.floor):.2f} s" for name, r in results.items() if r.floor]
     if floors:
         notes.append(f"N={size}: file system floor, the same folders and files written by one process with no "
                      "rendering: " + "; ".join(floors))
     return results
+
+
+def cold_notes(size: int, results: dict[str, Result]) -> list[str]:
+    """Return notes on the cold builds: CPU time, and each tool's time over Hugo's in the same round."""
+    cpu = "; ".join(f"{name} {med(r.cold_cpu):.2f} s" for name, r in results.items() if r.cold_cpu)
+    notes = [f"N={size}: cold build CPU time (user + system, build workers included): {cpu}"] if cpu else []
+    hugo = results.get("hugo")
+    for name, r in results.items():
+        if hugo is None or r is hugo or len(r.cold) != len(hugo.cold):
+            continue
+        ratios = [ours / theirs for ours, theirs in zip(r.cold, hugo.cold)]
+        notes.append(f"N={size}: {name} cold over Hugo's in the same round: median {med(ratios):.2f}x "
+                     f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+    return notes
 
 
 def digest_variant(tool: Digest, name: str, extra_toml: str, size: int, search: bool = False) -> Digest:
@@ -608,16 +645,10 @@ def digest_variant(tool: Digest, name: str, extra_toml: str, size: int, search: 
 
 
 def digest_extras(tool: Digest, size: int, args: argparse.Namespace, results: dict, notes: list[str]) -> None:
-    """Measure paper-digest's plain variant (Hugo's site shape), search index and serve latency."""
+    """Measure paper-digest's search index and serve latency."""
     result = results[tool.name]
     notes += [f"N={size}: paper-digest self-reported: " + "; ".join(
         f"{d} digests, {f} files ({w} written, {u} unchanged) in {s} s" for d, _, f, w, u, s in result.self_reported)]
-    plain = digest_variant(tool, "plain", "paper_pages = false\n", size)
-    try:  # the same site shape as Hugo's and Pelican's: no paper pages, no search
-        results["paper-digest plain"] = bench_tool(plain, args.runs)
-    except RuntimeError as exc:
-        notes.append(f"N={size}: paper-digest plain FAILED: {str(exc).strip().splitlines()[-1]}")
-    plain.clean()
     if not args.no_search:
         search = digest_variant(tool, "search", "", size, search=True)
         try:
