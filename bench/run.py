@@ -621,7 +621,7 @@ def cold_notes(size: int, results: dict[str, Result]) -> list[str]:
     notes = [f"N={size}: cold build CPU time (user + system, build workers included): {cpu}"] if cpu else []
     hugo = results.get("hugo")
     for name, r in results.items():
-        if hugo is None or r is hugo or len(r.cold) != len(hugo.cold):
+        if hugo is None or r is hugo or not r.cold_cpu or len(r.cold) != len(hugo.cold):  # only tools of the rounds
             continue
         ratios = [ours / theirs for ours, theirs in zip(r.cold, hugo.cold)]
         notes.append(f"N={size}: {name} cold over Hugo's in the same round: median {med(ratios):.2f}x "
