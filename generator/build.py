@@ -280,7 +280,7 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     yield from feed_files(env, config, site.digests[: config.feed_limit], theme, contents)
     for tag in site.tags:
         yield from tag_feed_files(env, config, tag, theme, contents)
-    yield "sitemap.xml", cards, partial(sitemap, config, site, pages)
+    yield "sitemap.xml", sitemap_key(theme, site, len(pages), config.paper_pages), partial(sitemap, config, site, pages)
     yield "robots.txt", render_robots(config)
     yield ".nojekyll", b""
     if config.cname:
@@ -309,6 +309,17 @@ def sitemap(config: Config, site: Site, pages: list[tuple[Digest, ...]]) -> str:
     lastmod = {d.path: d.published.date().isoformat() for d in site.digests}
     newest = site.digests[0].published.date().isoformat() if site.digests else None
     return render_sitemap(config, [(p, lastmod.get(p, newest)) for p in iter_paths(site, pages, config.paper_pages)])
+
+
+def sitemap_key(theme: str, site: Site, home_pages: int, paper_pages: bool) -> str:
+    """Return the key of the sitemap: the pages it lists and the days' dates, none of what the pages show.
+
+    A new title or vote changes the cards, not the sitemap, which at 1,000 digests (15,000
+    paper pages) took 25 ms to render again. Unambiguous as paper_page_key: no path holds a space.
+    """
+    text = " ".join([theme, str(home_pages), *(d.path + d.published.date().isoformat() for d in site.digests),
+                     *(site.papers if paper_pages else ()), *(tag.path for tag in site.tags)])
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def paper_page_key(theme: str, entry: PaperEntry) -> str:

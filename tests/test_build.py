@@ -124,12 +124,29 @@ def test_list_pages_are_rendered_again_only_when_a_card_changes(small_site, edit
         build_mod.render_share = original
     assert "2024/03/13/index.html" in rendered
     assert any(p == "index.html" or p.startswith("page/") for p in rendered) == list_pages_change
-    for page in ("archive/index.html", "top/index.html", "sitemap.xml"):
+    for page in ("archive/index.html", "top/index.html"):
         assert (page in rendered) == list_pages_change, page
+    assert "sitemap.xml" not in rendered  # it lists pages and dates, which none of these edits change
     # and either way the result is what a build from scratch makes
     fresh = small_site.root / "fresh"
     build(small_site, output_dir=fresh, use_cache=False)
     assert tree_hashes(fresh) == tree_hashes(small_site.output_dir)
+
+
+@pytest.mark.parametrize("name, text, listed", [
+    ("2024-03-13.md", digest_text("2024-03-13", [("2403.00001", "Paper one"), ("2403.00042", "A paper added")]),
+     "papers/2403.00042/"),  # a new paper page
+    ("2024-03-16.md", digest_text("2024-03-16"), "2024/03/16/"),  # a new day
+    ("2024-03-13.md", digest_text("2024-03-13", front="tags: [agents, robotics]"), "tags/robotics/"),  # a new tag
+])
+def test_the_sitemap_is_rendered_again_when_the_pages_it_lists_change(small_site, name, text, listed):
+    build(small_site)
+    assert listed not in (small_site.output_dir / "sitemap.xml").read_text(encoding="utf-8")
+    (small_site.content_dir / name).write_text(text, encoding="utf-8")
+    build(small_site)
+    assert f"<loc>https://example.org/{listed}</loc>" in (small_site.output_dir / "sitemap.xml").read_text(encoding="utf-8")
+    build(small_site, output_dir=small_site.root / "fresh", use_cache=False)
+    assert tree_hashes(small_site.root / "fresh") == tree_hashes(small_site.output_dir)
 
 
 def test_deleted_digest_leaves_no_stale_file(small_site):
