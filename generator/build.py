@@ -267,7 +267,8 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     for number in range(1, len(pages) + 1):
         key = make_key(theme, number, len(pages), *(d.card_hash for d in pages[number - 1]))
         yield index_path(number) + "index.html", key, partial(render_index_page, env, pages, number)
-    yield "archive/index.html", cards, partial(render_archive, env, site)
+    archive = make_key(theme, *((d.path, d.title, d.lang, len(d.paper_ids)) for d in site.digests))
+    yield "archive/index.html", archive, partial(render_archive, env, site)  # a line a day, no papers
     yield "tags/index.html", cards, partial(render_tags_index, env, site)
     for tag in site.tags:
         yield tag.path + "index.html", make_key(theme, tag.name, *(d.card_hash for d in tag.digests)), \

@@ -124,13 +124,25 @@ def test_list_pages_are_rendered_again_only_when_a_card_changes(small_site, edit
         build_mod.render_share = original
     assert "2024/03/13/index.html" in rendered
     assert any(p == "index.html" or p.startswith("page/") for p in rendered) == list_pages_change
-    for page in ("archive/index.html", "top/index.html"):
-        assert (page in rendered) == list_pages_change, page
-    assert "sitemap.xml" not in rendered  # it lists pages and dates, which none of these edits change
+    assert ("top/index.html" in rendered) == list_pages_change
+    for page in ("archive/index.html", "sitemap.xml"):  # a line a day, and the pages with their dates
+        assert page not in rendered, page
     # and either way the result is what a build from scratch makes
     fresh = small_site.root / "fresh"
     build(small_site, output_dir=fresh, use_cache=False)
     assert tree_hashes(fresh) == tree_hashes(small_site.output_dir)
+
+
+def test_the_archive_is_rendered_again_when_a_days_title_or_paper_count_changes(small_site):
+    build(small_site)
+    path = small_site.content_dir / "2024-03-13.md"
+    for text, shown in [(digest_text("2024-03-13", front="title: A new title"), "A new title"),
+                        (digest_text("2024-03-13", [("2403.00001", "Paper one")]), "(1)")]:
+        path.write_text(text, encoding="utf-8")
+        build(small_site)
+        assert shown in (small_site.output_dir / "archive/index.html").read_text(encoding="utf-8")
+        build(small_site, output_dir=small_site.root / "fresh", use_cache=False)
+        assert tree_hashes(small_site.root / "fresh") == tree_hashes(small_site.output_dir)
 
 
 @pytest.mark.parametrize("name, text, listed", [
