@@ -164,23 +164,44 @@ class Digest:
         """Return the ids of the digest's papers, in order; known without unpickling the papers."""
         return tuple(paper.id for paper in self.papers)
 
+    @functools.cached_property
+    def paper_titles(self) -> tuple[str, ...]:
+        """Return the titles of the digest's papers, in order; known without unpickling the papers."""
+        return tuple(paper.title for paper in self.papers)
+
+    @functools.cached_property
+    def paper_votes(self) -> tuple[int | None, ...]:
+        """Return the votes of the digest's papers, in order; known without unpickling the papers."""
+        return tuple(paper.votes for paper in self.papers)
+
     def __reduce__(self):
         """Pickle the papers as one nested pickle that is unpickled only when something asks for them.
 
         A build reads every digest from the parse cache, or from the workers that parsed
-        them, but most builds render few of them: the site's model needs only paper_ids.
+        them, but most builds render few of them: the site's model needs only paper_ids, and
+        list pages (cards, the top page) the papers' titles and votes.
         """
         state = dict(self.__dict__)
         papers = state.pop("_papers_pickle", None)
         if papers is None:
             papers = pickle.dumps(state.pop("papers"), protocol=pickle.HIGHEST_PROTOCOL)
-        state["paper_ids"] = self.paper_ids
+        state["paper_ids"], state["paper_titles"], state["paper_votes"] = self.paper_ids, self.paper_titles, self.paper_votes
         return _unpickle_digest, (state, papers)
 
-    def top_papers(self, n: int = 3) -> tuple[Paper, ...]:
-        """Return the n most-voted papers, ties in source order."""
-        ranked = sorted(self.papers, key=lambda p: -(p.votes or 0))
-        return tuple(ranked[:n])
+    def top_papers(self, n: int = 3) -> tuple[CardPaper, ...]:
+        """Return the n most-voted papers as list pages show them, ties in source order."""
+        votes = self.paper_votes
+        ranked = sorted(range(len(votes)), key=lambda i: -(votes[i] or 0))[:n]
+        return tuple(CardPaper(self.paper_ids[i], self.paper_titles[i], votes[i], i) for i in ranked)
+
+
+class CardPaper(NamedTuple):
+    """A paper as a list page shows it, made without unpickling its day's papers."""
+
+    id: str
+    title: str
+    votes: int | None
+    position: int  # among its digest's papers
 
 
 class _PapersOnDemand:

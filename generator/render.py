@@ -303,6 +303,7 @@ def render_digest_page(env: jinja2.Environment, site: Site, index: int) -> str:
     digest = site.digests[index]
     older, newer = site.neighbours(index)
     top = digest.top_papers(1)
+    image = digest.papers[top[0].position].thumbnail if top else None
     return env.get_template("digest.html").render(
         digest=digest,
         older=older,
@@ -312,7 +313,7 @@ def render_digest_page(env: jinja2.Environment, site: Site, index: int) -> str:
             path=digest.path,
             title=digest.title,
             description=digest_description(digest),
-            image=_card_image(top[0].thumbnail if top else None),
+            image=_card_image(image),
             lang=digest.lang,
             kind="article",
         ),
@@ -410,33 +411,35 @@ def render_tag_page(env: jinja2.Environment, tag: Tag) -> str:
 
 @dataclass(frozen=True)
 class TopPaper:
-    """A paper among a month's most voted: its entry and the day it had the most votes."""
+    """A paper among a month's most voted: its entry, the day it had the most votes, those
+    votes and its newest title (a template needs no paper, so no day's papers are unpickled)."""
 
     entry: PaperEntry
     appearance: Appearance
-
-    @property
-    def votes(self) -> int:
-        """Return the paper's votes on the day it is listed for."""
-        return self.appearance.paper.votes or 0
+    votes: int
+    title: str
 
 
 def top_papers_by_month(site: Site, per_month: int = 10) -> list[tuple[Month, tuple[TopPaper, ...]]]:
     """Return each month (newest first) with its most-voted papers, ties by earliest day."""
     found = []
     for month in site.months:
-        best: dict[str, Appearance] = {}
+        best: dict[str, tuple[int, Digest, int]] = {}
         for digest in reversed(month.digests):  # oldest first, so ties keep the first day
-            for position, paper in enumerate(digest.papers):
-                if paper.votes is None:
+            for position, (pid, votes) in enumerate(zip(digest.paper_ids, digest.paper_votes)):
+                if votes is None:
                     continue
-                seen = best.get(paper.id)
-                if seen is None or paper.votes > (seen.paper.votes or 0):
-                    best[paper.id] = Appearance(digest, position)
-        ranked = sorted(best.values(), key=lambda a: (-(a.paper.votes or 0), a.digest.date, a.paper.id))
-        top = tuple(TopPaper(site.papers[a.paper.id], a) for a in ranked[:per_month])
+                seen = best.get(pid)
+                if seen is None or votes > seen[0]:
+                    best[pid] = (votes, digest, position)
+        ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[1][1].date, item[0]))
+        top = []
+        for pid, (votes, digest, position) in ranked[:per_month]:
+            entry = site.papers[pid]
+            newest = entry.appearances[-1]
+            top.append(TopPaper(entry, Appearance(digest, position), votes, newest.digest.paper_titles[newest.position]))
         if top:
-            found.append((month, top))
+            found.append((month, tuple(top)))
     return found
 
 

@@ -579,6 +579,28 @@ def test_digests_read_back_unpickle_their_papers_only_when_asked():
     assert "papers" in vars(copies[0]) and pickle.loads(pickle.dumps(copies[0])) == first
 
 
+def test_list_pages_read_titles_and_votes_without_unpickling_the_papers():
+    from generator.render import digest_description, top_papers_by_month
+    texts = [digest_text("2024-03-01", [("2403.00001", "Low"), ("2403.00002", "Tie A"), ("2403.00003", "Tie B")]),
+             digest_text("2024-03-02", [("2403.00002", "Tie A, renamed"), ("2403.00004", "Fourth")])]
+    texts = [text.replace("Vote: 40", "Vote: 3") for text in texts]  # the first paper of each day drops to the bottom
+    originals = [parse_digest(text, f"2024-03-0{n + 1}.md")[0] for n, text in enumerate(texts)]
+    copies = pickle.loads(pickle.dumps(originals))
+    site, _ = build_site(copies)
+    assert [(p.id, p.title, p.votes) for p in copies[0].top_papers(2)] == [("2403.00002", "Tie A", 39), ("2403.00003", "Tie B", 38)]
+    assert [p.position for p in copies[0].top_papers()] == [1, 2, 0]  # ties keep their source order
+    assert digest_description(copies[1]) == "Fourth · Tie A, renamed"
+    (month, top), = top_papers_by_month(site)
+    assert [(t.entry.id, t.votes, t.title, t.appearance.digest.date.day) for t in top] == [
+        ("2403.00002", 39, "Tie A, renamed", 1),  # its best day, under its newest title
+        ("2403.00004", 39, "Fourth", 2), ("2403.00003", 38, "Tie B", 1), ("2403.00001", 3, "Low", 1)]
+    assert all("papers" not in vars(copy) for copy in copies)  # none of it unpickled a day's papers
+    # and what they say is what the papers say
+    for copy, original in zip(copies, originals):
+        ranked = sorted(original.papers, key=lambda p: -(p.votes or 0))
+        assert [(p.id, p.title, p.votes) for p in copy.top_papers(9)] == [(p.id, p.title, p.votes) for p in ranked]
+
+
 def test_a_paper_pickles_as_its_values_and_comes_back_equal():
     from dataclasses import fields
     from generator.model import Paper, Summary
