@@ -126,7 +126,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
             outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
                                  contents=contents)
             write_outputs(writer, config, outputs, contents, first=save_cache,
-                          before_fork=partial(unpickle_papers, site.digests))
+                          before_fork=partial(unpickle_papers_shown, site))
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -333,14 +333,32 @@ def paper_page_key(theme: str, entry: PaperEntry) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def unpickle_papers_shown(site: Site, rels: list[str]) -> None:
+    """Unpickle the papers that the pages at rels show: their day's, or each day's a paper page lists.
+
+    Before the render workers fork, so that they share one copy. List pages need none (cards
+    and the top page read titles and votes beside the ids); a feed's days not rendered before
+    are unpickled by the worker that renders it.
+    """
+    days = {digest.path + "index.html": digest for digest in site.digests}
+    shown = []
+    for rel in rels:
+        if (digest := days.get(rel)) is not None:
+            shown.append(digest)
+        elif rel.startswith("papers/") and (entry := site.papers.get(rel[len("papers/"):-len("/index.html")])):
+            shown += [appearance.digest for appearance in entry.appearances]
+    unpickle_papers(shown)
+
+
 def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], contents: dict,
-                  first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None) -> None:
+                  first: Callable[[], None] | None = None,
+                  before_fork: Callable[[list[str]], None] | None = None) -> None:
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
     contents is the dict of feed contents the outputs' feeds render into (see feeds.feed_items):
     what the workers add to their copies of it comes back into it. first runs in this process
-    while the workers start rendering (the parse cache is saved so); before_fork runs before
-    the workers are forked, if the pages are many enough for them.
+    while the workers start rendering (the parse cache is saved so); before_fork runs with the
+    paths of the pages to render before the workers are forked, if they are many enough for them.
     """
     pending = []
     for output in outputs:
@@ -349,7 +367,8 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], 
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
-    rendered = fork_map(partial(render_share, writer, config, contents), pending, first=first, before_fork=before_fork)
+    prepare = partial(before_fork, [rel for rel, _, _ in pending]) if before_fork is not None else None
+    rendered = fork_map(partial(render_share, writer, config, contents), pending, first=first, before_fork=prepare)
     for (rel, key, _), (staged, added) in zip(pending, rendered):
         writer.record(rel, key, staged)
         if added:

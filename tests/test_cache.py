@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import digest_text, write_site
-from generator import workers
+from generator import build as build_module, workers
 from generator.build import build
 from generator.incremental import LastBuild, PaperPages, day_note, paper_pages, unchanged_pages
 from generator.cache import ParseCache
@@ -612,6 +612,35 @@ def test_a_paper_pickles_as_its_values_and_comes_back_equal():
     copy = pickle.loads(data)
     assert copy == paper and vars(copy) == vars(paper) and list(vars(copy)) == [f.name for f in fields(Paper)]
     assert copy.summary.html == paper.summary.html and len(copy.summary) == 2
+
+
+def test_damage_a_render_worker_finds_in_a_digests_papers_is_dropped_and_the_build_done_again(tmp_path, monkeypatch):
+    days = {f"2024-03-{day:02d}.md": digest_text(f"2024-03-{day:02d}", [(f"2403.{day:05d}", f"Day {day}")])
+            for day in range(1, 7)}
+    site = write_site(tmp_path / "s", days)
+    build(site)
+    for shard in (site.cache_dir / "parse").glob("*.pickle"):
+        key, entries = pickle.loads(shard.read_bytes())
+        for _, digest, _, _ in entries.values():
+            vars(digest)["_papers_pickle"] = b"\x80\x05garbage"
+        shard.write_bytes(pickle.dumps((key, entries)))
+    (site.cache_dir / "feeds.pickle").unlink()  # the feeds' other days are rendered again: by a worker
+    (site.content_dir / "2024-03-06.md").write_text(digest_text("2024-03-06", [("2403.00006", "Renamed")]), "utf-8")
+    monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
+    unpacked_at_fork = []
+    real = build_module.unpickle_papers_shown
+
+    def shown(site, rels):
+        real(site, rels)
+        unpacked_at_fork.append({d.date.day for d in site.digests if "_papers_pickle" not in vars(d)})
+
+    monkeypatch.setattr(build_module, "unpickle_papers_shown", shown)
+    build(site)
+    assert unpacked_at_fork[0] == {6}  # only the edited day's page was to render: the damage is found later
+    assert len(unpacked_at_fork) == 2  # and the build was done again, from the sources
+    build(site, output_dir=tmp_path / "good", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "good")
+    assert all(b"garbage" not in path.read_bytes() for path in (site.cache_dir / "parse").glob("*.pickle"))
 
 
 def test_a_cache_damaged_inside_a_digests_papers_is_dropped_and_the_build_done_again(site, tmp_path):
