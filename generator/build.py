@@ -36,8 +36,8 @@ from .render import (also_on, set_site_globals, index_pages, index_path, iter_pa
                      render_top)
 from .theme import static_files
 from .search import BUNDLE_DIR, SearchError, pagefind_executable, stage_search_index
-from .workers import fork_map
-from .write import OutputError, SiteWriter
+from .workers import fork_call, fork_map
+from .write import OutputError, SiteWriter, missing_recorded
 
 
 @dataclass
@@ -92,6 +92,10 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
         return report
     output_dir, sources, stamps, theme, signature = scan.output_dir, scan.sources, scan.stamps, scan.theme, scan.signature
     problems = list(scan.problems)
+    checked = None  # which recorded output files are gone, found by another core while this one loads the archive
+    if memo is None and use_cache and output_dir.is_dir():
+        checked = fork_call(partial(missing_recorded, output_dir, config.cache_dir))
+        at_exit.callback(checked)  # reaped whatever happens
 
     digests, more, save_cache = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
     at_exit.callback(save_cache)  # when an error stops the build before the render stage saves it
@@ -111,7 +115,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
         if memo is not None:
             memo.last = None  # like the fresh record: until this build succeeds, the output is not known good
         with SiteWriter(output_dir, config.cache_dir, trust_state=use_cache, private=memo is not None,
-                        previous=previous) as writer:
+                        previous=previous, checked=checked) as writer:
             shared = shared_key(env, config, theme)
             if last is None:  # a one-shot build: what the last one kept beside its files' keys
                 last = LastBuild.from_note(writer.last_note, writer.last_files)

@@ -111,6 +111,48 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
                     pass
 
 
+def fork_call(fn: Callable[[], R]) -> Callable[[], R | None]:
+    """Start fn() in a forked child; return a function that waits for and returns its result.
+
+    The result is None if the child failed, or if no child could be started (fork unsafe
+    or missing): the caller then does the work itself. Call the returned function exactly
+    as often as needed: it reaps the child once and keeps the result.
+    """
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return lambda: None
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, leave without cleanup
+        code = 1
+        try:
+            os.close(read_fd)
+            view = memoryview(pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL))
+            while view:
+                view = view[os.write(write_fd, view):]
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    outcome: list = []
+
+    def result() -> R | None:
+        if not outcome:
+            chunks = []
+            try:
+                while chunk := os.read(read_fd, PIPE_BYTES):  # all of it first: a full pipe holds the child up
+                    chunks.append(chunk)
+            finally:
+                os.close(read_fd)
+                _, status = os.waitpid(pid, 0)
+            try:
+                outcome.append(pickle.loads(b"".join(chunks)) if status == 0 else None)
+            except Exception:  # noqa: BLE001 - cut short: the caller does the work itself
+                outcome.append(None)
+        return outcome[0]
+
+    return result
+
+
 def _taken(runs: list[tuple[int, list]], received: Callable[[list], None] | None) -> list[tuple[int, list]]:
     """Return runs, after handing each one's results to received."""
     if received is not None:

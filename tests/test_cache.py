@@ -23,6 +23,7 @@ from generator.cache import ParseCache
 from generator.model import build_site
 from generator.parse import parse_digest
 from generator.problems import BuildError
+from generator.write import missing_recorded
 from generator.render import also_on
 from test_build import tree_hashes
 
@@ -113,6 +114,34 @@ def test_deleting_an_output_file_makes_the_build_restore_it(site, rel):
     (site.output_dir / rel).unlink()
     report = build(site)
     assert (site.output_dir / rel).is_file() and report.written == 1
+
+
+def test_fork_call_returns_what_a_child_computed_or_none_if_it_failed():
+    parent = os.getpid()
+    result = workers.fork_call(lambda: (os.getpid() != parent, [1, 2]))
+    assert result() == (True, [1, 2]) and result() == (True, [1, 2])  # reaped once, kept
+    big = "x" * (4 * workers.PIPE_BYTES)  # more than a pipe holds before the parent reads
+    assert workers.fork_call(lambda: big)() == big
+
+    def fail():
+        raise ValueError("no")
+
+    assert workers.fork_call(fail)() is None
+
+
+@pytest.mark.parametrize("ahead", ["same record", "other record", "none"])
+def test_the_writer_believes_the_check_done_ahead_only_for_the_record_it_reads(site, ahead, monkeypatch):
+    time.sleep(0.15)  # as above: only the missing file makes the second build do anything
+    build(site)
+    rel = "2024/03/05/index.html"
+    (site.output_dir / rel).unlink()
+    version, missing = missing_recorded(site.output_dir, site.cache_dir)
+    assert missing == [rel] and version is not None
+    # a check ahead that found nothing missing: believed for the record it read, not for another
+    told = {"same record": (version, []), "other record": ((0, 0, 0), []), "none": None}[ahead]
+    monkeypatch.setattr(build_module, "fork_call", lambda fn: lambda: told)
+    build(site)
+    assert (site.output_dir / rel).is_file() == (ahead != "same record")
 
 
 def test_parallel_and_inline_builds_are_identical(site, tmp_path, monkeypatch):
