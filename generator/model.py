@@ -222,6 +222,9 @@ class _PapersOnDemand:
             raise PapersUnreadable(f"the parsed papers of {digest.source} are damaged")
         del state["_papers_pickle"]
         state["papers"] = papers
+        # their own copies of the titles and votes: asked for again, they come from the papers
+        state.pop("paper_titles", None)
+        state.pop("paper_votes", None)
         return papers
 
 
