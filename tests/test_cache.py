@@ -140,8 +140,22 @@ def test_the_writer_believes_the_check_done_ahead_only_for_the_record_it_reads(s
     # a check ahead that found nothing missing: believed for the record it read, not for another
     told = {"same record": (version, []), "other record": ((0, 0, 0), []), "none": None}[ahead]
     monkeypatch.setattr(build_module, "fork_call", lambda fn: lambda: told)
+    monkeypatch.setattr(build_module, "CHECK_AHEAD_BYTES", 0)  # checked ahead however small the site
     build(site)
     assert (site.output_dir / rel).is_file() == (ahead != "same record")
+
+
+def test_a_small_output_is_checked_in_the_process_without_a_fork(site, monkeypatch):
+    build(site)
+    (site.output_dir / "feed.xml").unlink()
+    forked = []
+    monkeypatch.setattr(build_module, "fork_call", lambda fn: forked.append(fn) or (lambda: None))
+    build(site)
+    assert not forked and (site.output_dir / "feed.xml").is_file()
+    monkeypatch.setattr(build_module, "CHECK_AHEAD_BYTES", 0)
+    (site.output_dir / "feed.xml").unlink()
+    build(site)
+    assert len(forked) == 1 and (site.output_dir / "feed.xml").is_file()
 
 
 def test_parallel_and_inline_builds_are_identical(site, tmp_path, monkeypatch):
