@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # not imported: a build that finds nothing to do never loads 
     from .model import Digest
     from .problems import Problem
 
-_FORMAT = 2
+_FORMAT = 3  # 3: a parse cache shard holds the digests' papers after the digests
 
 
 @functools.cache
@@ -119,6 +119,110 @@ def shard_of(rel: str) -> int:
     return hashlib.blake2b(rel.encode(), digest_size=1).digest()[0] % SHARDS
 
 
+class _OpenShard:
+    """A shard file held open while digests loaded from it may still read their papers from it.
+
+    An open file keeps the bytes it had when it was opened, even after a later build replaces
+    it; it is closed when the last of those digests is gone.
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __del__(self):
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+class _ShardBytes:
+    """Bytes at a place in an open shard: a digest's pickled papers, read when a page needs them."""
+
+    __slots__ = ("shard", "offset", "length")
+
+    def __init__(self, shard: _OpenShard, offset: int, length: int):
+        self.shard, self.offset, self.length = shard, offset, length
+
+    def read(self) -> bytes:
+        """Return the bytes; raise ValueError if the file holds fewer."""
+        data = os.pread(self.shard.fd, self.length, self.offset)
+        if len(data) != self.length:
+            raise ValueError("parse cache shard cut short")
+        return data
+
+
+def write_shard(path: Path, key: str, entries: dict) -> None:
+    """Store entries (rel -> (sha, digest or None, problems, stamp)) at path with key, atomically; ignore failure.
+
+    The file is a pickle of each digest without its papers, followed by every digest's
+    pickled papers: a build that changed one digest reads the first part only (the whole
+    archive's papers are 27 of its 28 MB at 1,000 digests), and a page that needs a
+    digest's papers reads just those.
+    """
+    from .model import digest_parts  # a build that saves the cache has loaded the model
+
+    light: dict = {}
+    papers: list[bytes] = []
+    offset = 0
+    for rel, (sha, digest, problems, stamp) in entries.items():
+        if digest is None:
+            light[rel] = (sha, None, problems, stamp, 0, 0)
+            continue
+        state, pickled = digest_parts(digest)
+        light[rel] = (sha, state, problems, stamp, offset, len(pickled))
+        papers.append(pickled)
+        offset += len(pickled)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        with open(tmp, "wb") as handle:
+            pickle.dump((key, light), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            handle.writelines(papers)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def read_shard(path: Path, key: str) -> dict:
+    """Return the entries write_shard stored at path with key (see there); empty if the file is missing, stale or broken.
+
+    The digests' papers stay in the file until a page asks for them; an entry whose papers
+    lie past the file's end is left out.
+    """
+    from .model import digest_from_parts
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return {}
+    shard = _OpenShard(fd)
+    try:
+        with open(os.dup(fd), "rb") as handle:
+            stored_key, stored = pickle.load(handle)
+            base = handle.tell()  # the pickle ends exactly here: the papers follow
+            size = os.fstat(fd).st_size
+            in_memory = None if hasattr(os, "pread") else handle.read()  # no reading by offset: read them all now
+    except Exception:  # noqa: BLE001 - any unreadable shard is simply not used
+        return {}
+    if stored_key != key or not isinstance(stored, dict):
+        return {}
+    entries = {}
+    for rel, entry in stored.items():
+        if not (isinstance(entry, tuple) and len(entry) == 6):
+            continue
+        sha, state, problems, stamp, offset, length = entry
+        if state is None:
+            entries[rel] = (sha, None, problems, stamp)
+        elif (isinstance(state, dict) and isinstance(offset, int) and isinstance(length, int)
+              and 0 <= offset and 0 <= length and base + offset + length <= size):
+            papers = _ShardBytes(shard, base + offset, length) if in_memory is None else in_memory[offset:offset + length]
+            entries[rel] = (sha, digest_from_parts(state, papers), problems, stamp)
+    return entries
+
+
 class ParseCache:
     """Parsed digests by content-dir path and content hash, stored in shards."""
 
@@ -141,14 +245,7 @@ class ParseCache:
         folder = Path(cache_dir) / "parse"
         entries = {}
         for shard in range(SHARDS):
-            try:
-                with open(folder / f"{shard:02d}.pickle", "rb") as handle:
-                    stored_key, stored = pickle.load(handle)
-                if stored_key == key and isinstance(stored, dict):
-                    entries.update((rel, entry) for rel, entry in stored.items()
-                                   if isinstance(entry, tuple) and len(entry) == 4)
-            except Exception:  # noqa: BLE001 - any unreadable shard is simply not used
-                pass
+            entries.update(read_shard(folder / f"{shard:02d}.pickle", key))
         return cls(folder, key, entries)
 
     @staticmethod
@@ -205,5 +302,5 @@ class ParseCache:
             if shard in shards:
                 shards[shard][rel] = entry
         for shard, entries in shards.items():
-            write_pickle(self.folder / f"{shard:02d}.pickle", (self.key, entries))
+            write_shard(self.folder / f"{shard:02d}.pickle", self.key, entries)
         self.entries, self.dirty = dict(self.fresh), set()  # what the shards now hold

@@ -10,7 +10,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from itertools import repeat
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, Iterator, NamedTuple, Protocol
 
 from .markup import slugify
 from .problems import BuildError, Problem, errors_in  # noqa: F401 - re-exported for callers of the model
@@ -185,6 +185,11 @@ class Digest:
         papers = state.pop("_papers_pickle", None)
         if papers is None:
             papers = pickle.dumps(state.pop("papers"), protocol=pickle.HIGHEST_PROTOCOL)
+        elif not isinstance(papers, bytes):  # still in the parse cache's file: read them now
+            try:
+                papers = papers.read()
+            except (OSError, ValueError) as exc:
+                raise PapersUnreadable(f"the parsed papers of {self.source} cannot be read back: {exc}") from None
         state["paper_ids"], state["paper_titles"], state["paper_votes"] = self.paper_ids, self.paper_titles, self.paper_votes
         return _unpickle_digest, (state, papers)
 
@@ -215,8 +220,9 @@ class _PapersOnDemand:
             return ()
         state = digest.__dict__
         try:
-            papers = pickle.loads(state["_papers_pickle"])
-        except Exception:  # noqa: BLE001 - any damage to the bytes
+            stored = state["_papers_pickle"]  # bytes, or where to read them (see digest_from_parts)
+            papers = pickle.loads(stored if isinstance(stored, bytes) else stored.read())
+        except Exception:  # noqa: BLE001 - any damage to the bytes, or a file that cannot give them back
             papers = None
         if not isinstance(papers, tuple):
             raise PapersUnreadable(f"the parsed papers of {digest.source} are damaged")
@@ -246,10 +252,27 @@ def unpickle_papers(digests: Iterable[Digest]) -> None:
         digest.papers  # noqa: B018 - the descriptor unpickles them
 
 
-def _unpickle_digest(state: dict, papers: bytes) -> Digest:
+def _unpickle_digest(state: dict, papers: bytes | StoredPapers) -> Digest:
     digest = object.__new__(Digest)
     digest.__dict__.update(state, _papers_pickle=papers)
     return digest
+
+
+def digest_parts(digest: Digest) -> tuple[dict, bytes]:
+    """Return what digest is made of as the parse cache stores it: its state without papers, and its papers pickled."""
+    _, (state, papers) = digest.__reduce__()
+    return state, papers
+
+
+def digest_from_parts(state: dict, papers: bytes | StoredPapers) -> Digest:
+    """Return the digest of digest_parts' state and papers, which may stay where they are stored until asked for."""
+    return _unpickle_digest(state, papers)
+
+
+class StoredPapers(Protocol):
+    """Pickled papers not read yet: read() returns their bytes, or raises OSError or ValueError."""
+
+    def read(self) -> bytes: ...
 
 
 def card_hash(digest: Digest) -> str:

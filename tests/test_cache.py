@@ -19,7 +19,7 @@ from conftest import digest_text, write_site
 from generator import build as build_module, cache as cache_mod, workers
 from generator.build import build
 from generator.incremental import LastBuild, PaperPages, day_note, paper_pages, unchanged_pages
-from generator.cache import ParseCache
+from generator.cache import ParseCache, read_shard, write_shard
 from generator.model import build_site
 from generator.parse import parse_digest
 from generator.problems import BuildError
@@ -77,12 +77,11 @@ def test_corrupt_caches_are_ignored(site, tmp_path):
 
 def test_stale_cache_from_other_code_is_ignored(site):
     build(site)
-    shard = next((site.cache_dir / "parse").glob("*.pickle"))
-    with open(shard, "rb") as handle:
-        key, entries = pickle.load(handle)
+    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if read_shard(path, ParseCache.key_for(site.timezone)))
+    entries = read_shard(shard, ParseCache.key_for(site.timezone))
     bogus = {rel: (sha, None, (), stamp) for rel, (sha, _, _, stamp) in entries.items()}  # "parsed to nothing"
-    with open(shard, "wb") as handle:
-        pickle.dump(("another-version:UTC", bogus), handle)
+    write_shard(shard, "another-version:UTC", bogus)
+    assert not read_shard(shard, ParseCache.key_for(site.timezone)) and read_shard(shard, "another-version:UTC")
     for record in site.cache_dir.glob("fresh-*.pickle"):
         record.unlink()
     report = build(site)
@@ -608,6 +607,80 @@ def test_saving_the_parse_cache_twice_writes_it_once(tmp_path):
     assert ParseCache.open(tmp_path, "UTC").lookup("2024-03-01.md", "sha") == (None, [])
 
 
+def test_the_parse_cache_reads_a_digests_papers_only_when_asked(tmp_path):
+    digests = {day: parse_digest(digest_text(f"2024-03-0{day}", [(f"2403.0000{day}", f"Paper {day}"), ("2403.00009", "Both")]),
+                                 f"2024-03-0{day}.md")[0] for day in (1, 2)}
+    cache = ParseCache.open(tmp_path, "UTC")
+    for day, digest in digests.items():
+        cache.put(f"2024-03-0{day}.md", f"sha{day}", digest, [])
+    cache.save()
+    loaded = ParseCache.open(tmp_path, "UTC")
+    copies = {day: loaded.lookup(f"2024-03-0{day}.md", f"sha{day}")[0] for day in digests}
+    for copy in copies.values():  # read back without their papers: those stay in the file
+        assert "papers" not in vars(copy) and not isinstance(vars(copy)["_papers_pickle"], bytes)
+        assert copy.paper_ids == ("2403.0000%d" % copy.date.day, "2403.00009")
+    # a later build replaces the shards: what was loaded before still reads its own papers
+    for day, digest in digests.items():
+        cache.put(f"2024-03-0{day}.md", f"other{day}", replace(digest, title="Replaced"), [])
+    cache.save()
+    assert {day: copy.papers for day, copy in copies.items()} == {day: d.papers for day, d in digests.items()}
+    assert copies == digests
+    again = ParseCache.open(tmp_path, "UTC")
+    assert again.lookup("2024-03-01.md", "sha1") is None and again.lookup("2024-03-01.md", "other1")[0].title == "Replaced"
+    # sent to another process (pickled), a digest whose papers are still in the file carries them
+    copy = ParseCache.open(tmp_path, "UTC").lookup("2024-03-02.md", "other2")[0]
+    assert pickle.loads(pickle.dumps(copy)).papers == digests[2].papers
+
+
+def test_without_reading_by_offset_the_parse_cache_reads_the_papers_with_the_digests(tmp_path, monkeypatch):
+    digest, _ = parse_digest(digest_text("2024-03-01", [("2403.00001", "One"), ("2403.00002", "Two")]), "2024-03-01.md")
+    cache = ParseCache.open(tmp_path, "UTC")
+    cache.put("2024-03-01.md", "sha", digest, [])
+    cache.save()
+    monkeypatch.delattr(os, "pread")  # as on Windows
+    copy = ParseCache.open(tmp_path, "UTC").lookup("2024-03-01.md", "sha")[0]
+    assert isinstance(vars(copy)["_papers_pickle"], bytes) and copy.papers == digest.papers and copy == digest
+
+
+def test_a_parse_cache_shard_cut_short_loses_only_the_digests_past_its_end(site, tmp_path):
+    build(site)
+    shards = [path for path in (site.cache_dir / "parse").glob("*.pickle") if len(read_shard(path, ParseCache.key_for(site.timezone))) > 1]
+    before = sum(len(read_shard(shard, ParseCache.key_for(site.timezone))) for shard in shards)
+    for shard in shards:
+        with open(shard, "r+b") as handle:
+            handle.truncate(shard.stat().st_size - 100)  # the last digest's papers lose their end
+    kept = [read_shard(shard, ParseCache.key_for(site.timezone)) for shard in shards]
+    assert kept and all(entries and all(digest is not None for _, digest, _, _ in entries.values()) for entries in kept)
+    assert sum(map(len, kept)) == before - len(shards)  # one digest less in each
+    for record in site.cache_dir.glob("fresh-*.pickle"):
+        record.unlink()
+    shutil.rmtree(site.output_dir)
+    build(site)
+    build(site, output_dir=tmp_path / "good", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "good")
+
+
+def test_a_parse_cache_shard_cut_short_after_it_was_read_is_found_and_the_build_done_again(site, tmp_path, monkeypatch):
+    build(site)
+    for record in site.cache_dir.glob("fresh-*.pickle"):
+        record.unlink()
+    shutil.rmtree(site.output_dir)  # every page is rendered: every digest's papers are read
+    real_open = ParseCache.open
+
+    def open_then_cut(cache_dir, timezone):
+        cache = real_open(cache_dir, timezone)
+        for shard in (cache_dir / "parse").glob("*.pickle"):  # cut in place, as a careless tool would
+            with open(shard, "r+b") as handle:
+                handle.truncate(shard.stat().st_size // 2)
+        return cache
+
+    monkeypatch.setattr(ParseCache, "open", staticmethod(open_then_cut))
+    build(site)
+    monkeypatch.undo()
+    build(site, output_dir=tmp_path / "good", use_cache=False)
+    assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "good")
+
+
 def test_digests_read_back_unpickle_their_papers_only_when_asked():
     shared = ("2403.00009", "Seen on both days")
     first, _ = parse_digest(digest_text("2024-03-01", [("2403.00001", "Only on the first"), shared]), "2024-03-01.md")
@@ -668,10 +741,10 @@ def test_damage_a_render_worker_finds_in_a_digests_papers_is_dropped_and_the_bui
     monkeypatch.setattr(cache_mod, "RACY_NS", 0)
     build(site)
     for shard in (site.cache_dir / "parse").glob("*.pickle"):
-        key, entries = pickle.loads(shard.read_bytes())
+        entries = read_shard(shard, ParseCache.key_for(site.timezone))
         for _, digest, _, _ in entries.values():
             vars(digest)["_papers_pickle"] = b"\x80\x05garbage"
-        shard.write_bytes(pickle.dumps((key, entries)))
+        write_shard(shard, ParseCache.key_for(site.timezone), entries)
     (site.cache_dir / "feeds.pickle").unlink()  # the feeds' other days are rendered again: by a worker
     (site.content_dir / "2024-03-06.md").write_text(digest_text("2024-03-06", [("2403.00006", "Renamed")]), "utf-8")
     monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
@@ -693,11 +766,11 @@ def test_damage_a_render_worker_finds_in_a_digests_papers_is_dropped_and_the_bui
 
 def test_a_cache_damaged_inside_a_digests_papers_is_dropped_and_the_build_done_again(site, tmp_path):
     build(site)
-    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if pickle.loads(path.read_bytes())[1])
-    key, entries = pickle.loads(shard.read_bytes())
+    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if read_shard(path, ParseCache.key_for(site.timezone)))
+    entries = read_shard(shard, ParseCache.key_for(site.timezone))
     for _, digest, _, _ in entries.values():
-        vars(digest)["_papers_pickle"] = b"\x80\x05garbage"  # the outer pickle stays whole: found only when used
-    shard.write_bytes(pickle.dumps((key, entries)))
+        vars(digest)["_papers_pickle"] = b"\x80\x05garbage"  # the digests stay whole: found only when used
+    write_shard(shard, ParseCache.key_for(site.timezone), entries)
     for record in site.cache_dir.glob("fresh-*.pickle"):
         record.unlink()
     shutil.rmtree(site.output_dir)  # every page is rendered, the damaged digests' among them
