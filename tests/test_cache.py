@@ -77,11 +77,12 @@ def test_corrupt_caches_are_ignored(site, tmp_path):
 
 def test_stale_cache_from_other_code_is_ignored(site):
     build(site)
-    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if read_shard(path, ParseCache.key_for(site.timezone)))
-    entries = read_shard(shard, ParseCache.key_for(site.timezone))
+    key = ParseCache.key_for(site.timezone)
+    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if read_shard(path, key))
+    entries = read_shard(shard, key)
     bogus = {rel: (sha, None, (), stamp) for rel, (sha, _, _, stamp) in entries.items()}  # "parsed to nothing"
     write_shard(shard, "another-version:UTC", bogus)
-    assert not read_shard(shard, ParseCache.key_for(site.timezone)) and read_shard(shard, "another-version:UTC")
+    assert not read_shard(shard, key) and read_shard(shard, "another-version:UTC")
     for record in site.cache_dir.glob("fresh-*.pickle"):
         record.unlink()
     report = build(site)
@@ -608,8 +609,8 @@ def test_saving_the_parse_cache_twice_writes_it_once(tmp_path):
 
 
 def test_the_parse_cache_reads_a_digests_papers_only_when_asked(tmp_path):
-    digests = {day: parse_digest(digest_text(f"2024-03-0{day}", [(f"2403.0000{day}", f"Paper {day}"), ("2403.00009", "Both")]),
-                                 f"2024-03-0{day}.md")[0] for day in (1, 2)}
+    papers = {day: [(f"2403.0000{day}", f"Paper {day}"), ("2403.00009", "Both")] for day in (1, 2)}
+    digests = {day: parse_digest(digest_text(f"2024-03-0{day}", papers[day]), f"2024-03-0{day}.md")[0] for day in (1, 2)}
     cache = ParseCache.open(tmp_path, "UTC")
     for day, digest in digests.items():
         cache.put(f"2024-03-0{day}.md", f"sha{day}", digest, [])
@@ -644,12 +645,13 @@ def test_without_reading_by_offset_the_parse_cache_reads_the_papers_with_the_dig
 
 def test_a_parse_cache_shard_cut_short_loses_only_the_digests_past_its_end(site, tmp_path):
     build(site)
-    shards = [path for path in (site.cache_dir / "parse").glob("*.pickle") if len(read_shard(path, ParseCache.key_for(site.timezone))) > 1]
-    before = sum(len(read_shard(shard, ParseCache.key_for(site.timezone))) for shard in shards)
+    key = ParseCache.key_for(site.timezone)
+    shards = [path for path in (site.cache_dir / "parse").glob("*.pickle") if len(read_shard(path, key)) > 1]
+    before = sum(len(read_shard(shard, key)) for shard in shards)
     for shard in shards:
         with open(shard, "r+b") as handle:
             handle.truncate(shard.stat().st_size - 100)  # the last digest's papers lose their end
-    kept = [read_shard(shard, ParseCache.key_for(site.timezone)) for shard in shards]
+    kept = [read_shard(shard, key) for shard in shards]
     assert kept and all(entries and all(digest is not None for _, digest, _, _ in entries.values()) for entries in kept)
     assert sum(map(len, kept)) == before - len(shards)  # one digest less in each
     for record in site.cache_dir.glob("fresh-*.pickle"):
@@ -740,11 +742,12 @@ def test_damage_a_render_worker_finds_in_a_digests_papers_is_dropped_and_the_bui
     # edited day (racy stamps would send every day through the parse workers, which may find the damage first)
     monkeypatch.setattr(cache_mod, "RACY_NS", 0)
     build(site)
+    key = ParseCache.key_for(site.timezone)
     for shard in (site.cache_dir / "parse").glob("*.pickle"):
-        entries = read_shard(shard, ParseCache.key_for(site.timezone))
+        entries = read_shard(shard, key)
         for _, digest, _, _ in entries.values():
             vars(digest)["_papers_pickle"] = b"\x80\x05garbage"
-        write_shard(shard, ParseCache.key_for(site.timezone), entries)
+        write_shard(shard, key, entries)
     (site.cache_dir / "feeds.pickle").unlink()  # the feeds' other days are rendered again: by a worker
     (site.content_dir / "2024-03-06.md").write_text(digest_text("2024-03-06", [("2403.00006", "Renamed")]), "utf-8")
     monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
@@ -766,11 +769,12 @@ def test_damage_a_render_worker_finds_in_a_digests_papers_is_dropped_and_the_bui
 
 def test_a_cache_damaged_inside_a_digests_papers_is_dropped_and_the_build_done_again(site, tmp_path):
     build(site)
-    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if read_shard(path, ParseCache.key_for(site.timezone)))
-    entries = read_shard(shard, ParseCache.key_for(site.timezone))
+    key = ParseCache.key_for(site.timezone)
+    shard = next(path for path in (site.cache_dir / "parse").glob("*.pickle") if read_shard(path, key))
+    entries = read_shard(shard, key)
     for _, digest, _, _ in entries.values():
         vars(digest)["_papers_pickle"] = b"\x80\x05garbage"  # the digests stay whole: found only when used
-    write_shard(shard, ParseCache.key_for(site.timezone), entries)
+    write_shard(shard, key, entries)
     for record in site.cache_dir.glob("fresh-*.pickle"):
         record.unlink()
     shutil.rmtree(site.output_dir)  # every page is rendered, the damaged digests' among them
