@@ -182,16 +182,13 @@ class Digest:
         list pages (cards, the top page) the papers' titles and votes.
         """
         state = dict(self.__dict__)
-        papers = state.pop("_papers_pickle", None)
-        if papers is None:
+        stored = state.pop("_papers_pickle", None)
+        if stored is None:
             papers = pickle.dumps(state.pop("papers"), protocol=pickle.HIGHEST_PROTOCOL)
-        elif not isinstance(papers, bytes):  # still in the parse cache's file: read them now
-            try:
-                papers = papers.read()
-            except (OSError, ValueError) as exc:
-                raise PapersUnreadable(f"the parsed papers of {self.source} cannot be read back: {exc}") from None
+        else:
+            papers = _stored_bytes(self, stored)
         state["paper_ids"], state["paper_titles"], state["paper_votes"] = self.paper_ids, self.paper_titles, self.paper_votes
-        return _unpickle_digest, (state, papers)
+        return digest_from_parts, (state, papers)
 
     def top_papers(self, n: int = 3) -> tuple[CardPaper, ...]:
         """Return the n most-voted papers as list pages show them, ties in source order."""
@@ -220,8 +217,7 @@ class _PapersOnDemand:
             return ()
         state = digest.__dict__
         try:
-            stored = state["_papers_pickle"]  # bytes, or where to read them (see digest_from_parts)
-            papers = pickle.loads(stored if isinstance(stored, bytes) else stored.read())
+            papers = pickle.loads(_stored_bytes(digest, state["_papers_pickle"]))
         except Exception:  # noqa: BLE001 - any damage to the bytes, or a file that cannot give them back
             papers = None
         if not isinstance(papers, tuple):
@@ -252,12 +248,6 @@ def unpickle_papers(digests: Iterable[Digest]) -> None:
         digest.papers  # noqa: B018 - the descriptor unpickles them
 
 
-def _unpickle_digest(state: dict, papers: bytes | StoredPapers) -> Digest:
-    digest = object.__new__(Digest)
-    digest.__dict__.update(state, _papers_pickle=papers)
-    return digest
-
-
 def digest_parts(digest: Digest) -> tuple[dict, bytes]:
     """Return what digest is made of as the parse cache stores it: its state without papers, and its papers pickled."""
     _, (state, papers) = digest.__reduce__()
@@ -266,7 +256,19 @@ def digest_parts(digest: Digest) -> tuple[dict, bytes]:
 
 def digest_from_parts(state: dict, papers: bytes | StoredPapers) -> Digest:
     """Return the digest of digest_parts' state and papers, which may stay where they are stored until asked for."""
-    return _unpickle_digest(state, papers)
+    digest = object.__new__(Digest)
+    digest.__dict__.update(state, _papers_pickle=papers)
+    return digest
+
+
+def _stored_bytes(digest: Digest, stored: bytes | StoredPapers) -> bytes:
+    """Return a digest's pickled papers: stored, or read back now from where the parse cache keeps them."""
+    if isinstance(stored, bytes):
+        return stored
+    try:
+        return stored.read()
+    except (OSError, ValueError) as exc:
+        raise PapersUnreadable(f"the parsed papers of {digest.source} cannot be read back: {exc}") from None
 
 
 class StoredPapers(Protocol):
