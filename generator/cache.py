@@ -14,7 +14,7 @@ import shutil
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Callable
 
 from . import __version__
 
@@ -60,16 +60,21 @@ def make_key(*parts: object) -> str:
 RECORDS_KEPT = 8  # records of the most recent outputs (check and deploy build into temporary ones)
 
 
-def write_pickle(path: Path, value: object) -> None:
-    """Write value to path atomically; a failure is harmless, so it is ignored (caches only speed things up)."""
+def write_atomically(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Make the file at path with write(handle), atomically; ignore failure (caches only speed things up)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         with open(tmp, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            write(handle)
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def write_pickle(path: Path, value: object) -> None:
+    """Write value to path atomically, ignoring failure (see write_atomically)."""
+    write_atomically(path, functools.partial(pickle.dump, value, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def prune_records(folder: Path, pattern: str, keep: int = RECORDS_KEPT) -> None:
@@ -155,7 +160,7 @@ class _ShardBytes:
 
 
 def write_shard(path: Path, key: str, entries: dict) -> None:
-    """Store entries (rel -> (sha, digest or None, problems, stamp)) at path with key, atomically; ignore failure.
+    """Store entries (rel -> (sha, digest or None, problems, stamp)) at path with key (see write_atomically).
 
     The file is a pickle of each digest without its papers, followed by every digest's
     pickled papers: a build that changed one digest reads the first part only (the whole
@@ -175,15 +180,12 @@ def write_shard(path: Path, key: str, entries: dict) -> None:
         light[rel] = (sha, state, problems, stamp, offset, len(pickled))
         papers.append(pickled)
         offset += len(pickled)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        with open(tmp, "wb") as handle:
-            pickle.dump((key, light), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            handle.writelines(papers)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+
+    def write(handle: BinaryIO) -> None:
+        pickle.dump((key, light), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        handle.writelines(papers)
+
+    write_atomically(path, write)
 
 
 def read_shard(path: Path, key: str) -> dict:
