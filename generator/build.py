@@ -27,7 +27,7 @@ from .fresh import BuildRecord, BuildReport, Scan, forget_fresh_record, save_fre
 from .feeds import feed_files, feed_keys, tag_feed_files
 from .load import Source, read_source
 from .incremental import LastBuild, day_note, paper_pages, unchanged_pages
-from .model import Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, unpickle_papers
+from .model import Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, digest_from_parts, digest_parts
 from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
 from .render import (also_on, set_site_globals, index_pages, index_path, iter_paths, make_env, render_archive,
@@ -129,8 +129,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
             stored = set(contents)  # what the disk (or the memo) holds already
             outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
                                  contents=contents)
-            write_outputs(writer, config, outputs, contents, first=save_cache,
-                          before_fork=partial(unpickle_papers_shown, site))
+            write_outputs(writer, config, outputs, contents, first=save_cache)
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -210,8 +209,7 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
             misses.append((source, stamp))
         else:
             parsed[source.rel] = hit
-    results = fork_map(partial(read_sources, cache, config.timezone), [source for source, _ in misses],
-                       received=_unpickle_received)
+    results = fork_map(partial(read_sources, cache, config.timezone), [source for source, _ in misses])
     for (source, stamp), (sha, digest, found) in zip(misses, results):
         if sha is not None:
             cache.put(source.rel, sha, digest, found, stamp)
@@ -231,7 +229,12 @@ def load_digests(config: Config, sources: list[Source], stamps: list[tuple | Non
 
 def read_sources(cache: cache_mod.ParseCache, timezone: str,
                  share: list[Source]) -> list[tuple[str | None, Digest | None, list[Problem]]]:
-    """Return (content hash, digest, problems) for each source of share, parsing only bytes the cache does not know."""
+    """Return (content hash, digest, problems) for each source of share, parsing only bytes the cache does not know.
+
+    A digest parsed here holds its papers pickled, as the parse cache does: a build worker
+    sends them so anyway, the cache stores those bytes as they are, and the render workers
+    unpickle only the days they render (see site_files).
+    """
     results = []
     for source in share:
         data, found = read_source(source)
@@ -240,13 +243,11 @@ def read_sources(cache: cache_mod.ParseCache, timezone: str,
             continue
         sha = hashlib.sha256(data).hexdigest()
         known = cache.lookup(source.rel, sha)
-        results.append((sha, *(known or parse_source(data, sha, source, timezone))))
+        if known is None:
+            digest, problems = parse_source(data, sha, source, timezone)
+            known = (digest and digest_from_parts(*digest_parts(digest)), problems)
+        results.append((sha, *known))
     return results
-
-
-def _unpickle_received(results: list[tuple[str | None, Digest | None, list[Problem]]]) -> None:
-    """Unpickle the papers of digests a build worker sent, while the parse goes on (before the render, all are)."""
-    unpickle_papers(digest for _, digest, _ in results if digest is not None)
 
 
 def parse_source(data: bytes, sha: str, source: Source, timezone: str) -> tuple[Digest | None, list[Problem]]:
@@ -306,20 +307,26 @@ def site_files(env: jinja2.Environment, config: Config, site: Site, theme: str,
     for rel, path in static_files(config).items():
         yield rel, path.read_bytes()
     # the many small pages last: workers take pages in runs from a queue, and a costly page
-    # (a feed of 20 days, a tag's page) in the last run kept one process busy alone, 40 ms
-    for index, digest in enumerate(site.digests):
-        key = day_keys.get(digest.path + "index.html") or make_key(
-            theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
-            *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
-        yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
+    # (a feed of 20 days, a tag's page) in the last run kept one process busy alone, 40 ms.
+    # Each day's page comes with the pages of the papers it is the newest day of, which show
+    # its papers: a run needs the papers of a few days, unpickled by the worker that takes
+    # it, and no day's papers end up in every worker.
     if not config.paper_pages:
         entries = []
     elif papers is None:
         entries = site.papers.values()
     else:
         entries = [site.papers[pid] for pid in sorted(papers) if pid in site.papers]
+    newest_of: dict[str, list[PaperEntry]] = {}
     for entry in entries:
-        yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
+        newest_of.setdefault(entry.appearances[-1].digest.path, []).append(entry)
+    for index, digest in enumerate(site.digests):
+        key = day_keys.get(digest.path + "index.html") or make_key(
+            theme, digest.digest_hash, *(d and (d.path, d.title) for d in site.neighbours(index)),
+            *((pid, *(d.path for d in days)) for pid, days in also_on(site, digest).items()))
+        yield digest.path + "index.html", key, partial(render_digest_page, env, site, index)
+        for entry in newest_of.get(digest.path, ()):
+            yield entry.path + "index.html", paper_page_key(theme, entry), partial(render_paper_page, env, entry)
 
 
 def sitemap(config: Config, site: Site, pages: list[tuple[Digest, ...]]) -> str:
@@ -350,32 +357,13 @@ def paper_page_key(theme: str, entry: PaperEntry) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def unpickle_papers_shown(site: Site, rels: list[str]) -> None:
-    """Unpickle the papers that the pages at rels show: their day's, or each day's a paper page lists.
-
-    Before the render workers fork, so that they share one copy. List pages need none (cards
-    and the top page read titles and votes beside the ids); a feed's days not rendered before
-    are unpickled by the worker that renders it.
-    """
-    days = {digest.path + "index.html": digest for digest in site.digests}
-    shown = []
-    for rel in rels:
-        if (digest := days.get(rel)) is not None:
-            shown.append(digest)
-        elif rel.startswith("papers/") and (entry := site.papers.get(rel[len("papers/"):-len("/index.html")])):
-            shown += [appearance.digest for appearance in entry.appearances]
-    unpickle_papers(shown)
-
-
 def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], contents: dict,
-                  first: Callable[[], None] | None = None,
-                  before_fork: Callable[[list[str]], None] | None = None) -> None:
+                  first: Callable[[], None] | None = None) -> None:
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
     contents is the dict of feed contents the outputs' feeds render into (see feeds.feed_items):
     what the workers add to their copies of it comes back into it. first runs in this process
-    while the workers start rendering (the parse cache is saved so); before_fork runs with the
-    paths of the pages to render before the workers are forked, if they are many enough for them.
+    while the workers start rendering (the parse cache is saved so).
     """
     pending = []
     for output in outputs:
@@ -384,8 +372,7 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], 
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
-    prepare = partial(before_fork, [rel for rel, _, _ in pending]) if before_fork is not None else None
-    rendered = fork_map(partial(render_share, writer, config, contents), pending, first=first, before_fork=prepare)
+    rendered = fork_map(partial(render_share, writer, config, contents), pending, first=first)
     for (rel, key, _), (staged, added) in zip(pending, rendered):
         writer.record(rel, key, staged)
         if added:

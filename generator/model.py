@@ -237,17 +237,6 @@ class PapersUnreadable(Exception):
 Digest.papers = _PapersOnDemand()  # type: ignore[assignment] # after @dataclass, which has taken the default
 
 
-def unpickle_papers(digests: Iterable[Digest]) -> None:
-    """Unpickle the papers of digests that still hold them pickled.
-
-    Before pages are rendered in forked workers: each worker would otherwise unpickle the
-    digests its pages need, mostly the same ones (a digest's paper pages go to all workers),
-    and hold its own copy.
-    """
-    for digest in digests:
-        digest.papers  # noqa: B018 - the descriptor unpickles them
-
-
 def digest_parts(digest: Digest) -> tuple[dict, bytes]:
     """Return what digest is made of as the parse cache stores it: its state without papers, and its papers pickled."""
     _, (state, papers) = digest.__reduce__()

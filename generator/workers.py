@@ -41,8 +41,7 @@ def worker_count(items: int) -> int:
 
 
 def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int | None = None,
-             first: Callable[[], None] | None = None, before_fork: Callable[[], None] | None = None,
-             received: Callable[[list[R]], None] | None = None) -> list[R]:
+             first: Callable[[], None] | None = None) -> list[R]:
     """Return fn's results for items, in order, computed in forked children when worthwhile.
 
     fn takes a share of the items and returns one result per item. The items are handed out
@@ -51,9 +50,7 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
     runs before it joins in), simply takes fewer runs. A child sends each run's results as
     soon as it has them, and the parent takes in what has arrived after each of its own
     runs: pickling and unpickling them overlaps the work instead of following it (the parsed
-    digests of a cold build come back this way, nearly a tenth of its CPU). received, if
-    given, is called in the parent with each child run's results as they are taken in.
-    before_fork runs in the parent only when it will fork, before it does. An exception in
+    digests of a cold build come back this way, nearly a tenth of its CPU). An exception in
     any child is raised again in the parent.
     """
     jobs = worker_count(len(items)) if jobs is None else jobs
@@ -61,8 +58,6 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
         if first is not None:
             first()
         return list(fn(items)) if items else []
-    if before_fork is not None:
-        before_fork()
     size = -(-len(items) // min(jobs * RUNS_PER_WORKER, MAX_RUNS))
     runs = -(-len(items) // size)
     queue, queue_end = os.pipe()
@@ -90,9 +85,9 @@ def fork_map(fn: Callable[[Sequence[T]], list[R]], items: Sequence[T], jobs: int
             start = int.from_bytes(taken, "little") * size
             done.append((start, list(fn(items[start:start + size]))))
             for inbox in inboxes:
-                done += _taken(inbox.take(block=False), received)
+                done += inbox.take(block=False)
         for inbox in inboxes:
-            done += _taken(inbox.take(block=True), received)
+            done += inbox.take(block=True)
         for pid, read_fd in children:
             os.waitpid(pid, 0)
             os.close(read_fd)
@@ -151,14 +146,6 @@ def fork_call(fn: Callable[[], R]) -> Callable[[], R | None]:
         return outcome[0]
 
     return result
-
-
-def _taken(runs: list[tuple[int, list]], received: Callable[[list], None] | None) -> list[tuple[int, list]]:
-    """Return runs, after handing each one's results to received."""
-    if received is not None:
-        for _, results in runs:
-            received(results)
-    return runs
 
 
 class _Inbox:

@@ -190,15 +190,6 @@ def test_fork_map_raises_what_first_raises():
         workers.fork_map(lambda share: list(share), list(range(100)), jobs=2, first=fail)
 
 
-def test_fork_map_runs_before_fork_only_when_it_forks_and_before_it_does():
-    prepared = []
-    assert workers.fork_map(lambda share: [prepared[:] for _ in share], [1, 2], jobs=1,
-                            before_fork=lambda: prepared.append("x")) == [[], []]
-    results = workers.fork_map(lambda share: [prepared[:] for _ in share], list(range(200)), jobs=2,
-                               before_fork=lambda: prepared.append("x"))
-    assert results == [["x"]] * 200  # children and parent alike see what it did
-
-
 def test_fork_map_keeps_order_and_raises_worker_errors():
     items = list(range(10))
     assert workers.fork_map(lambda share: [i * i for i in share], items, jobs=3) == [i * i for i in items]
@@ -252,9 +243,9 @@ def test_a_worker_goes_on_while_the_parent_has_yet_to_read_its_results(tmp_path)
     assert waited == [len(items) - 1]  # the child finished every other run before the parent read any
 
 
-def test_a_workers_results_reach_the_parent_while_it_works_on(tmp_path):
+def test_a_workers_results_reach_the_parent_while_it_works_on(tmp_path, monkeypatch):
     """A run's results that outgrow the pipe are written while the child works on the next
-    run, and handed to received as they arrive: not held back until the child sends again."""
+    run, and taken in by the parent as they arrive: not held back until the child sends again."""
     parent = os.getpid()
     marker = tmp_path / "received"
     children_runs = []
@@ -271,8 +262,17 @@ def test_a_workers_results_reach_the_parent_while_it_works_on(tmp_path):
         return [(os.getpid(), child_waited, bytes([i]) * 2_500_000) for i in share]  # a run: over twice a pipe
 
     received = []
-    results = workers.fork_map(work, list(range(16)), jobs=2,
-                               received=lambda results: received.append(results) or marker.touch())
+    take = workers._Inbox.take
+
+    def taken(inbox, block):
+        runs = take(inbox, block)
+        received.extend(results for _, results in runs)
+        if runs:
+            marker.touch()
+        return runs
+
+    monkeypatch.setattr(workers._Inbox, "take", taken)
+    results = workers.fork_map(work, list(range(16)), jobs=2)
     assert [data for _, _, data in results] == [bytes([i]) * 2_500_000 for i in range(16)]
     from_child = [r for r in results if r[0] != parent]
     assert from_child and sum(len(run) for run in received) == len(from_child)  # only the child's, each once
@@ -751,17 +751,16 @@ def test_damage_a_render_worker_finds_in_a_digests_papers_is_dropped_and_the_bui
     (site.cache_dir / "feeds.pickle").unlink()  # the feeds' other days are rendered again: by a worker
     (site.content_dir / "2024-03-06.md").write_text(digest_text("2024-03-06", [("2403.00006", "Renamed")]), "utf-8")
     monkeypatch.setattr(workers, "worker_count", lambda items: 2 if items > 1 else 1)
-    unpacked_at_fork = []
-    real = build_module.unpickle_papers_shown
+    builds = []
+    real = build_module._build
 
-    def shown(site, rels):
-        real(site, rels)
-        unpacked_at_fork.append({d.date.day for d in site.digests if "_papers_pickle" not in vars(d)})
+    def counted(*args):
+        builds.append(args)
+        return real(*args)
 
-    monkeypatch.setattr(build_module, "unpickle_papers_shown", shown)
+    monkeypatch.setattr(build_module, "_build", counted)
     build(site)
-    assert unpacked_at_fork[0] == {6}  # only the edited day's page was to render: the damage is found later
-    assert len(unpacked_at_fork) == 2  # and the build was done again, from the sources
+    assert len(builds) == 2  # the damage was found rendering a feed's day, and the build done again, from the sources
     build(site, output_dir=tmp_path / "good", use_cache=False)
     assert tree_hashes(site.output_dir) == tree_hashes(tmp_path / "good")
     assert all(b"garbage" not in path.read_bytes() for path in (site.cache_dir / "parse").glob("*.pickle"))
