@@ -27,7 +27,8 @@ from .fresh import BuildRecord, BuildReport, Scan, forget_fresh_record, save_fre
 from .feeds import feed_files, feed_keys, tag_feed_files
 from .load import Source, read_source
 from .incremental import LastBuild, day_note, paper_pages, unchanged_pages
-from .model import Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, digest_from_parts, digest_parts
+from .model import (Digest, PaperEntry, PapersUnreadable, Site, build_site, card_hash, digest_from_parts, digest_parts,
+                    release_papers)
 from .problems import BuildError, Problem, errors_in
 from .parse import decode_source, parse_digest
 from .render import (also_on, set_site_globals, index_pages, index_path, iter_paths, make_env, render_archive,
@@ -129,7 +130,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
             stored = set(contents)  # what the disk (or the memo) holds already
             outputs = site_files(env, config, site, shared, papers=unchanged.redo, day_keys=unchanged.days,
                                  contents=contents)
-            write_outputs(writer, config, outputs, contents, first=save_cache)
+            write_outputs(writer, config, outputs, contents, site.digests, first=save_cache)
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
@@ -358,7 +359,7 @@ def paper_page_key(theme: str, entry: PaperEntry) -> str:
 
 
 def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], contents: dict,
-                  first: Callable[[], None] | None = None) -> None:
+                  digests: list[Digest], first: Callable[[], None] | None = None) -> None:
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
     contents is the dict of feed contents the outputs' feeds render into (see feeds.feed_items):
@@ -372,17 +373,18 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], 
         elif not writer.is_current(output[0], output[1]):
             writer.claim(output[0])
             pending.append(output)
-    rendered = fork_map(partial(render_share, writer, config, contents), pending, first=first)
+    rendered = fork_map(partial(render_share, writer, config, contents, digests), pending, first=first)
     for (rel, key, _), (staged, added) in zip(pending, rendered):
         writer.record(rel, key, staged)
         if added:
             contents.update(added)
 
 
-def render_share(writer: SiteWriter, config: Config, contents: dict,
+def render_share(writer: SiteWriter, config: Config, contents: dict, digests: list[Digest],
                  outputs: list[tuple]) -> list[tuple[bool, dict | None]]:
     """Render and stage each (path, key, render) output; return whether each was staged, and
-    the feed contents its render added to contents (None if none)."""
+    the feed contents its render added to contents (None if none). The papers of digests
+    it unpickled are dropped again."""
     results = []
     try:
         for rel, _, make in outputs:
@@ -392,6 +394,8 @@ def render_share(writer: SiteWriter, config: Config, contents: dict,
             results.append((staged, added))
     except jinja2.TemplateError as exc:
         raise BuildError([template_problem(exc, config)]) from None
+    finally:
+        release_papers(digests)
     return results
 
 

@@ -116,8 +116,8 @@ def test_list_pages_are_rendered_again_only_when_a_card_changes(small_site, edit
     from generator import build as build_mod
     rendered = []
     original = build_mod.render_share
-    build_mod.render_share = lambda writer, config, contents, outputs: (rendered.extend(o[0] for o in outputs)
-                                                                         or original(writer, config, contents, outputs))
+    build_mod.render_share = lambda writer, config, contents, digests, outputs: (
+        rendered.extend(o[0] for o in outputs) or original(writer, config, contents, digests, outputs))
     try:
         build(small_site, output_dir=small_site.output_dir)
     finally:
@@ -466,20 +466,29 @@ def test_a_digest_read_while_it_grows_is_read_whole_or_refused(small_site, monke
 
 def test_day_and_paper_pages_are_rendered_after_list_pages_and_feeds(small_site, monkeypatch):
     """Workers take pages from a queue in runs: a costly list page or feed in the last run
-    kept one process busy while the other waited, so the many small pages come last."""
+    kept one process busy while the other waited, so the many small pages come last. Each
+    day comes with the pages of the papers it is the newest day of, so that a run needs the
+    papers of few days; a worker lets them go after each run."""
     import generator.build as build_mod
     seen = []
     render_share = build_mod.render_share
 
-    def recording(writer, config, contents, outputs):
+    def recording(writer, config, contents, digests, outputs):
         seen.extend(rel for rel, _, _ in outputs)
-        return render_share(writer, config, contents, outputs)
+        return render_share(writer, config, contents, digests, outputs)
 
     monkeypatch.setattr(build_mod, "render_share", recording)
-    build(small_site)
+    site = build(small_site).site
     small = [i for i, rel in enumerate(seen) if rel[:4].isdigit() or rel.startswith("papers/")]
     assert "feed.xml" in seen and "archive/index.html" in seen
     assert small and small == list(range(len(seen) - len(small), len(seen))), seen
+    expected = []
+    for digest in site.digests:
+        expected.append(digest.path + "index.html")
+        expected += [entry.path + "index.html" for entry in site.papers.values() if entry.appearances[-1].digest is digest]
+    assert any(len(entry.appearances) > 1 for entry in site.papers.values())
+    assert [seen[i] for i in small] == expected
+    assert not any("papers" in vars(digest) for digest in site.digests)
 
 
 def test_one_shot_commands_leave_the_cycle_collector_off_and_serve_turns_it_on(monkeypatch):

@@ -20,7 +20,7 @@ from generator import build as build_module, cache as cache_mod, workers
 from generator.build import build
 from generator.incremental import LastBuild, PaperPages, day_note, paper_pages, unchanged_pages
 from generator.cache import ParseCache, read_shard, write_shard
-from generator.model import build_site
+from generator.model import build_site, release_papers
 from generator.parse import parse_digest
 from generator.problems import BuildError
 from generator.write import missing_recorded
@@ -713,8 +713,10 @@ def test_list_pages_read_titles_and_votes_without_unpickling_the_papers():
         ("2403.00002", 39, "Tie A, renamed", 1),  # its best day, under its newest title
         ("2403.00004", 39, "Fourth", 2), ("2403.00003", 38, "Tie B", 1), ("2403.00001", 3, "Low", 1)]
     assert all("papers" not in vars(copy) for copy in copies)  # none of it unpickled a day's papers
-    papers = copies[0].papers  # once they are, titles are the papers' own (no second copy held)
-    assert copies[0].paper_titles == ("Low", "Tie A", "Tie B") and copies[0].paper_titles[1] is papers[1].title
+    papers = copies[0].papers  # unpickled, they sit beside the titles until released
+    assert copies[0].paper_titles == ("Low", "Tie A", "Tie B") == tuple(p.title for p in papers)
+    release_papers(copies)
+    assert all("papers" not in vars(copy) for copy in copies) and copies[0].papers == papers
     # and what they say is what the papers say
     for copy, original in zip(copies, originals):
         ranked = sorted(original.papers, key=lambda p: -(p.votes or 0))
