@@ -363,8 +363,9 @@ def write_outputs(writer: SiteWriter, config: Config, outputs: Iterator[tuple], 
     """Write every output; keyed pages are rendered (in parallel) only when their key changed.
 
     contents is the dict of feed contents the outputs' feeds render into (see feeds.feed_items):
-    what the workers add to their copies of it comes back into it. first runs in this process
-    while the workers start rendering (the parse cache is saved so).
+    what the workers add to their copies of it comes back into it. digests are the site's,
+    whose papers a worker unpickles as its pages need them and lets go after each run. first
+    runs in this process while the workers start rendering (the parse cache is saved so).
     """
     pending = []
     for output in outputs:
