@@ -305,6 +305,11 @@ class Appearance(NamedTuple):  # a tuple: a build makes one per paper of every d
         """Return the paper's votes on that day, without unpickling the day's papers."""
         return self.digest.paper_votes[self.position]
 
+    @property
+    def title(self) -> str:
+        """Return the paper's title on that day, without unpickling the day's papers."""
+        return self.digest.paper_titles[self.position]
+
 
 class PaperEntry(NamedTuple):  # a tuple, as Appearance
     """A paper across the whole site: its newest version and every day it appeared."""

@@ -411,13 +411,21 @@ def render_tag_page(env: jinja2.Environment, tag: Tag) -> str:
 
 @dataclass(frozen=True)
 class TopPaper:
-    """A paper among a month's most voted: its entry, the day it had the most votes, those
-    votes and its newest title (a template needs no paper, so no day's papers are unpickled)."""
+    """A paper among a month's most voted: its entry and the day it had the most votes
+    (what a template reads of them needs no paper, so no day's papers are unpickled)."""
 
     entry: PaperEntry
     appearance: Appearance
-    votes: int
-    title: str
+
+    @property
+    def votes(self) -> int:
+        """Return the paper's votes on the day it is listed for."""
+        return self.appearance.votes or 0
+
+    @property
+    def title(self) -> str:
+        """Return the paper's newest title."""
+        return self.entry.appearances[-1].title
 
 
 def top_papers_by_month(site: Site, per_month: int = 10) -> list[tuple[Month, tuple[TopPaper, ...]]]:
@@ -433,13 +441,10 @@ def top_papers_by_month(site: Site, per_month: int = 10) -> list[tuple[Month, tu
                 if seen is None or votes > seen[0]:
                     best[pid] = (votes, digest, position)
         ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[1][1].date, item[0]))
-        top = []
-        for pid, (votes, digest, position) in ranked[:per_month]:
-            entry = site.papers[pid]
-            newest = entry.appearances[-1]
-            top.append(TopPaper(entry, Appearance(digest, position), votes, newest.digest.paper_titles[newest.position]))
+        top = tuple(TopPaper(site.papers[pid], Appearance(digest, position))
+                    for pid, (_, digest, position) in ranked[:per_month])
         if top:
-            found.append((month, tuple(top)))
+            found.append((month, top))
     return found
 
 
