@@ -132,21 +132,20 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
     in_bullet = False
 
     for lineno, line in enumerate(lines[body_start:], start=body_start + 1):
-        target = paper.extra if paper else intro
+        first = line[:1]
         if fence is not None:
-            target.append(line)
+            (paper.extra if paper else intro).append(line)
             if line.strip().startswith(fence):
                 fence = None
             continue
-        fence_match = _FENCE.match(line) if line[:1] in _FENCE_STARTS else None
+        fence_match = _FENCE.match(line) if first in _FENCE_STARTS else None
         if fence_match:
             fence = fence_match.group(1)
             in_bullet = False
             if paper is not None and paper.bullets:
                 paper.summary_done = True
-            target.append(line)
+            (paper.extra if paper else intro).append(line)
             continue
-        first = line[:1]
         if first == "#":
             match = _PAPER_HEADING.match(line)
             if match and not line.startswith("####"):
@@ -174,21 +173,21 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
         if paper is None:
             intro.append(line)
             continue
-        if not line.strip():
+        if first == "-" and line[1:2] == " " and line[2:3] not in (" ", "\t") and not paper.summary_done:
+            paper.bullets.append(line[2:])  # the common bullet, first: no other test below would take it
+            in_bullet = True
+            continue
+        if not line or line.isspace():  # what strip() would empty, without copying the line
             in_bullet = False
             if paper.extra:
                 paper.extra.append(line)
             continue
-        if in_bullet and line[:1] in (" ", "\t"):
+        if in_bullet and first in (" ", "\t"):
             paper.bullets[-1] += "\n" + line
             paper.continued = True
             continue
         after_bullet, in_bullet = in_bullet, False
         if not paper.summary_done:  # the summary is the paper's first list, after a note too
-            if line[:2] == "- " and line[2:3] not in (" ", "\t"):  # the common bullet, without a regex
-                paper.bullets.append(line[2:])
-                in_bullet = True
-                continue
             bullet = _BULLET.match(line)
             if bullet:
                 paper.bullets.append(bullet.group(1))
@@ -205,7 +204,7 @@ def parse_digest(text: str, path: str, tz: zoneinfo.ZoneInfo | str = "UTC") -> t
             if misplaced := _FIELD_START.match(line):
                 what = "video" if line[:1] in "[<" else misplaced.group(0).rstrip(":")
                 report(lineno, f"{what} line after the paper's summary is shown as text; put it before the bullets", "warning")
-        target.append(line)
+        paper.extra.append(line)
 
     if fence is not None:
         report(len(lines), "code fence opened but never closed", "warning")
