@@ -127,13 +127,23 @@ class Paper:
                                  d["authors_omitted"], summary._packed, summary._count, d["extra_html"], d["line"])
 
 
+def make_paper(id: str, title: str, url: str | None, thumbnail: str | None, video: str | None, votes: int | None,
+               authors: tuple[str, ...], authors_omitted: bool, summary: Summary, extra_html: str, line: int) -> Paper:
+    """Return Paper(...) of these fields, made as unpickling makes one.
+
+    The dataclass's __init__ sets each frozen field through object.__setattr__: 2.0 µs a
+    paper against 0.7, for the 15,000 papers a cold build of 1,000 digests parses.
+    """
+    paper = object.__new__(Paper)
+    paper.__dict__.update(id=id, title=title, url=url, thumbnail=thumbnail, video=video, votes=votes, authors=authors,
+                          authors_omitted=authors_omitted, summary=summary, extra_html=extra_html, line=line)
+    return paper
+
+
 def _unpickle_paper(pid, title, url, thumbnail, video, votes, authors, authors_omitted, packed, count,
                     extra_html, line) -> Paper:
-    paper = object.__new__(Paper)
-    paper.__dict__.update(id=pid, title=title, url=url, thumbnail=thumbnail, video=video, votes=votes,
-                          authors=authors, authors_omitted=authors_omitted, summary=Summary.from_packed(packed, count),
-                          extra_html=extra_html, line=line)
-    return paper
+    return make_paper(pid, title, url, thumbnail, video, votes, authors, authors_omitted,
+                      Summary.from_packed(packed, count), extra_html, line)
 
 
 @dataclass(frozen=True)

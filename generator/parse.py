@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .frontmatter import front_matter_datetime, split_front_matter
 from .markup import INVISIBLE_CHARS, XML_ILLEGAL, clean_text, markdown_budget, render_block, render_inline, safe_url, slugify
-from .model import Digest, Paper, Summary, pack_bullet
+from .model import Digest, Paper, Summary, make_paper, pack_bullet
 from .problems import Problem
 
 MAX_AUTHORS_CHARS = 20_000
@@ -403,7 +403,7 @@ def _finish_papers(drafts: list[_PaperDraft], report) -> tuple[Paper, ...]:
                 n += 1
             pid = f"{pid}-{n}"
         seen[pid] = draft.line
-        papers.append(Paper(
+        papers.append(make_paper(
             id=pid,
             title=draft.title,
             url=draft.url,
