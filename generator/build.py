@@ -98,6 +98,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
         checked = fork_call(partial(missing_recorded, output_dir, config.cache_dir))
         at_exit.callback(checked)  # reaped whatever happens
 
+    search_stale = False  # whether the preview's search index no longer matches its pages
     digests, more, save_cache = load_digests(config, sources, stamps, use_cache=use_cache, memo=memo)
     at_exit.callback(save_cache)  # when an error stops the build before the render stage saves it
     problems += more
@@ -132,7 +133,10 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
                                  contents=contents)
             write_outputs(writer, config, outputs, contents, site.digests, first=save_cache)
             if config.search and site.papers:  # index the finished new site before it is moved into place
-                if writer.changed_under("papers/") or not writer.keep_tree(BUNDLE_DIR):
+                papers_changed = writer.changed_under("papers/")
+                if memo is not None:  # the preview keeps its index and has it made again after the reload
+                    search_stale = not writer.keep_tree(BUNDLE_DIR) or papers_changed
+                elif papers_changed or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
     except BuildError as exc:  # a template error in a build worker
         raise BuildError(problems + exc.problems) from None
@@ -163,6 +167,7 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
         seconds=time.perf_counter() - scan.started,
         warnings=warnings,
         site=site if memo is None else None,  # the preview's rebuilds free theirs here, as before the reload
+        search_stale=search_stale,
     )
 
 

@@ -41,6 +41,7 @@ class BuildReport:
     seconds: float = 0.0
     warnings: list[Problem] = field(default_factory=list)
     site: Site | None = field(default=None, repr=False, compare=False)  # of a one-shot build that did something
+    search_stale: bool = False  # the preview's build kept a search index that no longer matches its paper pages
 
     def summary(self) -> str:
         """Return the one-line summary printed after a build."""

@@ -329,9 +329,9 @@ class Preview:
     """A running preview: its URL, its build state, and how to stop it."""
 
     def __init__(self, *, server: PreviewServer, rebuilder: Rebuilder, watcher: Watcher, workdir: Path | None,
-                 site_dir: Path, url: str):
+                 site_dir: Path, url: str, also_stop: Callable[[], None] = lambda: None):
         self.server, self.rebuilder, self.watcher, self.workdir = server, rebuilder, watcher, workdir
-        self.site_dir, self.url = site_dir, url
+        self.site_dir, self.url, self._also_stop = site_dir, url, also_stop  # also_stop: work the rebuilds started
         self.port = server.server_address[1]
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
                                         name="digest-serve", daemon=True)
@@ -355,6 +355,7 @@ class Preview:
         self._stopped.set()
         self.watcher.stop()
         self.rebuilder.stop()
+        self._also_stop()
         if self._thread.is_alive():
             self.server.shutdown()
             self._thread.join(5)
@@ -381,9 +382,11 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
                   observer_factory: Callable[[], object] | None = None) -> Preview:
     """Return a started preview of the site: built once, watched, served on host:port (0 picks one)."""
     from .build import BuildMemo, build  # the edge: only here does the server meet the pipeline
+    from .search import BackgroundIndexer
     from .theme import builtin_theme_dir
 
     memo = BuildMemo()  # parsed digests and compiled templates, kept between rebuilds
+    indexer = BackgroundIndexer(say=lambda line: say(scrub(line)))  # Pagefind, after the reload instead of before
 
     workdir, site_dir = _site_dir(config, drafts)
     current = {"config": config, "stamp": _stamp(config.config_path), "good": False}
@@ -424,6 +427,8 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
         for problem in report.warnings:
             say(scrub(str(problem)))
         say(f"{report.summary()} (rebuilt in {(time.perf_counter() - started) * 1000:.0f} ms)")
+        if report.search_stale:
+            indexer.request(now, site_dir)
         return []
 
     rebuilder = Rebuilder(rebuild, quiet=quiet, on_error=say)
@@ -441,6 +446,7 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
         if not rebuilder.rebuild_now().ok:
             say("the first build failed: pages show the errors until a rebuild succeeds")
     except BaseException:
+        indexer.stop()
         if watcher is not None:
             watcher.stop()
         server.server_close()
@@ -449,7 +455,7 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
         raise
     url = f"http://{_url_host(host)}:{server.server_address[1]}{served[0].base_path}"
     return Preview(server=server, rebuilder=rebuilder, watcher=watcher, workdir=workdir, site_dir=site_dir,
-                   url=url).start()
+                   url=url, also_stop=indexer.stop).start()
 
 
 def _site_dir(config: Config, drafts: bool) -> tuple[Path | None, Path]:

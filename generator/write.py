@@ -82,6 +82,20 @@ class OutputError(Exception):
     """An output path or a write that cannot be done; the message says which."""
 
 
+def lock_path(output_dir: Path) -> Path:
+    """Return the file a SiteWriter locks while it builds into output_dir (beside it, not in it)."""
+    return output_dir.parent / f".{output_dir.name}.lock"
+
+
+@contextlib.contextmanager
+def output_locked(output_dir: Path) -> Iterator[None]:
+    """Hold output_dir's lock, as a SiteWriter does from start to end: no build moves files meanwhile."""
+    with open(lock_path(Path(output_dir).absolute()), "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
 class SiteWriter:
     """Stage a site's new and changed files, then move them into output_dir all at once."""
 
@@ -90,7 +104,7 @@ class SiteWriter:
                  checked: Callable[[], tuple | None] | None = None):
         self.output_dir = Path(output_dir).absolute()
         parent, name = self.output_dir.parent, self.output_dir.name
-        self.lock_path = parent / f".{name}.lock"
+        self.lock_path = lock_path(self.output_dir)
         self.stage_dir = parent / f".{name}.tmp-{os.getpid()}-{threading.get_ident()}"
         self.full_dir = parent / f".{name}.full-{os.getpid()}-{threading.get_ident()}"
         self.state_path = record_path(self.output_dir, state_dir) if state_dir else None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +166,121 @@ def test_hostile_tags_and_titles_stay_text_in_the_search_ui(tmp_path, chromium):
             assert "R&D" in filters and "양자" in filters and "onerror" not in filters  # that tag is no filter
     finally:
         page.close()
+
+
+# --- the preview: the index is made after the reload, not before ---------------------------
+
+def indexed_text(site_dir) -> str:
+    """Return the text of every page the site's Pagefind index holds (its fragments, unpacked)."""
+    import gzip
+
+    fragments = sorted((site_dir / "pagefind" / "fragment").glob("*.pf_fragment"))
+    return "\n".join(gzip.decompress(path.read_bytes()).decode("utf-8", "replace") for path in fragments)
+
+
+def wait_until(predicate, timeout: float = 60.0):
+    """Return predicate()'s first truthy value, polling until timeout (then fail)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(0.05)
+    return value
+
+
+def get(url: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=15) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+
+
+def test_a_preview_build_keeps_the_index_and_says_when_it_is_stale(tmp_path):
+    from generator.build import BuildMemo
+    from generator.search import refresh_search_index
+
+    config = write_site(tmp_path / "site", {"2024-05-02.md": paper_digest("2024-05-02", QUANTUM, SPEECH)}, SEARCH_TOML)
+    out, memo = tmp_path / "preview", BuildMemo()
+    first = build(config, output_dir=out, memo=memo)
+    assert first.search_stale and not (out / "pagefind").exists()  # no Pagefind run inside the preview's build
+    refresh_search_index(config, out)
+    assert "양자컴퓨터" in indexed_text(out)
+    again = build(config, output_dir=out, memo=memo)  # no paper page changed: the index is current
+    assert not again.search_stale and (out / "pagefind" / "pagefind-ui.js").is_file()
+    path = config.content_dir / "2024-05-02.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("양자컴퓨터", "양자계산기"), encoding="utf-8")
+    edited = build(config, output_dir=out, memo=memo)
+    assert edited.search_stale  # the paper's page changed; the last index is still there, until it is made again
+    assert "양자컴퓨터" in indexed_text(out) and "/pagefind/pagefind-ui.js" in (out / "search/index.html").read_text()
+    refresh_search_index(config, out)
+    assert "양자계산기" in indexed_text(out) and "양자컴퓨터" not in indexed_text(out)
+    assert not build(config, output_dir=out, memo=memo).search_stale  # the new index's files are the build's own
+    assert [p.name for p in tmp_path.glob(".preview.*")] == [".preview.lock"]  # no scratch folder left beside it
+
+
+def test_the_preview_reloads_first_and_indexes_the_edit_after(tmp_path):
+    from generator.serve import start_preview
+
+    config = write_site(tmp_path / "site", {"2024-05-02.md": paper_digest("2024-05-02", QUANTUM)}, SEARCH_TOML)
+    said: list[str] = []
+    with start_preview(config, port=0, say=said.append) as preview:
+        base = f"http://127.0.0.1:{preview.port}/digest/"
+        wait_until(lambda: any(line.startswith("search index updated") for line in said))
+        assert get(base + "pagefind/pagefind-ui.js")[0] == 200 and "양자컴퓨터" in indexed_text(preview.site_dir)
+        path = config.content_dir / "2024-05-02.md"
+        tmp = path.with_name(".2024-05-02.md.tmp")
+        tmp.write_text(path.read_text(encoding="utf-8").replace("양자컴퓨터", "얼룩말컴퓨터"), encoding="utf-8")
+        tmp.replace(path)  # saved as editors and the pipeline save
+        wait_until(lambda: "얼룩말컴퓨터".encode() in get(base + f"papers/{QUANTUM['pid']}/")[1])
+        # the reload did not wait for Pagefind: the page is new, the index the last one, and still served
+        assert get(base + "pagefind/pagefind-ui.js")[0] == 200
+        wait_until(lambda: "얼룩말컴퓨터" in indexed_text(preview.site_dir))
+        wait_until(lambda: sum(line.startswith("search index updated") for line in said) == 2)
+        rebuilt = [i for i, line in enumerate(said) if "(rebuilt in" in line]
+        indexed = [i for i, line in enumerate(said) if line.startswith("search index updated")]
+        assert len(rebuilt) == 2 and rebuilt[1] < indexed[1], said  # the reload's line comes before the index's
+    assert not [t for t in threading.enumerate() if t.name == "digest-search-index" and t.is_alive()]
+
+
+def pagefind_children() -> list[int]:
+    """Return the pids of this process's Pagefind children (Linux /proc)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as handle:
+                    stat = handle.read()
+            except OSError:
+                continue
+            name, rest = stat[stat.index(b"(") + 1:stat.rindex(b")")], stat[stat.rindex(b")") + 2:].split()
+            if name.startswith(b"pagefind") and int(rest[1]) == os.getpid() and rest[0] != b"Z":
+                found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
+    from generator.serve import start_preview
+
+    papers = [dict(QUANTUM, pid=f"2405.{n:05d}", title=f"Paper {n}") for n in range(1000)]
+    digests = {f"2024-05-{day:02d}.md": paper_digest(f"2024-05-{day:02d}", *papers[(day - 1) * 50:day * 50])
+               for day in range(1, 21)}
+    config = write_site(tmp_path / "site", digests, SEARCH_TOML)
+    said: list[str] = []
+    preview = start_preview(config, port=0, say=said.append)
+    try:
+        wait_until(pagefind_children)  # the index of the first build is being made (a second or two)
+    finally:
+        preview.stop()
+    assert not pagefind_children()
+    assert not [line for line in said if line.startswith("search index")], said  # stopped, not finished
+    assert not [t for t in threading.enumerate() if t.name == "digest-search-index" and t.is_alive()]
+    assert not list(preview.site_dir.parent.glob(f".{preview.site_dir.name}.reindex-*"))
