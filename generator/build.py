@@ -38,7 +38,7 @@ from .render import (also_on, set_site_globals, index_pages, index_path, iter_pa
 from .theme import static_files
 from .search import BUNDLE_DIR, SearchError, pagefind_executable, stage_search_index
 from .workers import fork_call, fork_map
-from .write import OutputError, SiteWriter, missing_recorded, record_path
+from .write import KeptTree, OutputError, SiteWriter, missing_recorded, record_path
 
 
 @dataclass
@@ -50,6 +50,7 @@ class BuildMemo:
     env_key: str = ""
     feed_contents: tuple[str, dict] = ("", {})  # a shared_key and the feed contents rendered under it
     last: LastBuild | None = None  # what the last good build wrote into the preview's (private) output
+    search_index: KeptTree | None = None  # the search index the last build kept, and its files
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,
@@ -135,7 +136,8 @@ def _build(config: Config, scan: Scan, drafts: bool, use_cache: bool,
             if config.search and site.papers:  # index the finished new site before it is moved into place
                 papers_changed = writer.changed_under("papers/")
                 if memo is not None:  # the preview keeps its index and has it made again after the reload
-                    search_stale = not writer.keep_tree(BUNDLE_DIR) or papers_changed
+                    memo.search_index = writer.keep_tree(BUNDLE_DIR, memo.search_index)
+                    search_stale = memo.search_index is None or papers_changed
                 elif papers_changed or not writer.keep_tree(BUNDLE_DIR):
                     stage_search_index(config, writer)
     except BuildError as exc:  # a template error in a build worker

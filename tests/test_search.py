@@ -218,9 +218,11 @@ def test_a_preview_build_keeps_the_index_and_says_when_it_is_stale(tmp_path):
     edited = build(config, output_dir=out, memo=memo)
     assert edited.search_stale  # the paper's page changed; the last index is still there, until it is made again
     assert "양자컴퓨터" in indexed_text(out) and "/pagefind/pagefind-ui.js" in (out / "search/index.html").read_text()
-    refresh_search_index(config, out)
+    refresh_search_index(config, out)  # a new folder in place of the last: its files are looked for again
     assert "양자계산기" in indexed_text(out) and "양자컴퓨터" not in indexed_text(out)
     assert not build(config, output_dir=out, memo=memo).search_stale  # the new index's files are the build's own
+    on_disk = {path.relative_to(out).as_posix() for path in (out / "pagefind").rglob("*") if path.is_file()}
+    assert {rel for rel in memo.last.produced if rel.startswith("pagefind/")} == on_disk
     assert [p.name for p in tmp_path.glob(".preview.*")] == [".preview.lock"]  # no scratch folder left beside it
 
 
