@@ -120,8 +120,8 @@ def _reindex_prefix(site_dir: Path) -> str:
 class BackgroundIndexer:
     """Keep the preview's search index up to date without holding up a reload.
 
-    A preview's rebuild keeps the last index as it is (at 1,000 digests Pagefind takes 15-25 s
-    and a reload 0.05 s) and asks for a new one when paper pages changed; this thread runs
+    A preview's rebuild keeps the last index as it is (at 1,000 digests Pagefind takes 15-25 s,
+    a rebuild 0.05-0.2 s) and asks for a new one when paper pages changed; this thread runs
     Pagefind over the served site and swaps the result in. Asked again while Pagefind runs, it
     runs once more afterwards, for the latest site.
     """
