@@ -658,6 +658,11 @@ def digest_extras(tool: Digest, size: int, args: argparse.Namespace, results: di
                          f"(cold with search = true minus cold without)")
         except RuntimeError as exc:
             notes.append(f"N={size}: search = true build failed, skipped: {str(exc).strip().splitlines()[-1]}")
+        if not args.no_serve:  # the preview of the default config, Pagefind indexing on the other core meanwhile
+            search.edit_file = tool.day_file(size - 1)
+            latencies, note = serve_latency(search, args.serve_edits, args.reload_url)
+            notes.append(f"N={size}: serve edit→reload of the newest day with search = true: "
+                         + (f"{med(latencies) * 1000:.0f} ms" if latencies else note))
         search.clean()
     if not args.no_serve:
         result.serve_ms, note = serve_latency(tool, args.serve_edits, args.reload_url)
