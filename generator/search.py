@@ -101,8 +101,10 @@ def refresh_search_index(config: Config, site_dir: Path,
     For the preview's own output: Pagefind reads the served pages while rebuilds may go on,
     and the finished index replaces the old one under the output's lock, between two rebuilds.
     """
-    # not named like a build's scratch folders: a rebuild starting meanwhile removes those
-    with tempfile.TemporaryDirectory(prefix=_reindex_prefix(site_dir), dir=site_dir.parent) as scratch:
+    prefix = f".{site_dir.name}.reindex-"  # not a build's scratch name: a rebuild starting meanwhile removes those
+    for left in site_dir.parent.glob(prefix + "*"):  # what a preview stopped mid-run left (one indexer per preview)
+        shutil.rmtree(left, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=site_dir.parent) as scratch:
         bundle = Path(scratch) / BUNDLE_DIR
         count = build_search_index(config, site_dir, bundle, started)
         with output_locked(site_dir):
@@ -111,10 +113,6 @@ def refresh_search_index(config: Config, site_dir: Path,
                 os.rename(live, Path(scratch) / "old")  # removed with the scratch folder
             os.rename(bundle, live)
     return count
-
-
-def _reindex_prefix(site_dir: Path) -> str:
-    return f".{site_dir.name}.reindex-"
 
 
 class BackgroundIndexer:
@@ -133,7 +131,6 @@ class BackgroundIndexer:
         self._stopping = False
         self._process: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
-        self._ran = False
 
     def request(self, config: Config, site_dir: Path) -> None:
         """Index site_dir (built with config) again, after any run in progress."""
@@ -171,10 +168,6 @@ class BackgroundIndexer:
                 if self._stopping:
                     return
                 (config, site_dir), self._wanted = self._wanted, None
-                first, self._ran = not self._ran, True
-            if first:  # what a preview stopped mid-run left, before this one makes its own
-                for entry in site_dir.parent.glob(_reindex_prefix(site_dir) + "*"):
-                    shutil.rmtree(entry, ignore_errors=True)
             started = time.perf_counter()
             try:
                 count = refresh_search_index(config, site_dir, self._started)
