@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,18 @@ def digest_text(date: str, papers: list[tuple[str, str]] | None = None, *, front
             f"- ***What's New***: 새로운 방법을 제안합니다.\n"
         )
     return "\n".join(parts)
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
+    """Return predicate()'s first truthy value, polling until timeout (then fail)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
 
 
 def write_site(root: Path, digests: dict[str, str], site_toml: str = DEFAULT_SITE_TOML) -> Config:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DEFAULT_SITE_TOML, digest_text, offline_routes, serve_dir, write_site
+from conftest import DEFAULT_SITE_TOML, digest_text, offline_routes, serve_dir, wait_for, write_site
 from generator.build import build
 
 pytest.importorskip("pagefind_bin", reason="search needs pagefind-bin")
@@ -178,18 +178,6 @@ def indexed_text(site_dir) -> str:
     return "\n".join(gzip.decompress(path.read_bytes()).decode("utf-8", "replace") for path in fragments)
 
 
-def wait_until(predicate, timeout: float = 60.0):
-    """Return predicate()'s first truthy value, polling until timeout (then fail)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.05)
-    return value
-
-
 def get(url: str) -> tuple[int, bytes]:
     import urllib.error
     import urllib.request
@@ -233,17 +221,17 @@ def test_the_preview_reloads_first_and_indexes_the_edit_after(tmp_path):
     said: list[str] = []
     with start_preview(config, port=0, say=said.append) as preview:
         base = f"http://127.0.0.1:{preview.port}/digest/"
-        wait_until(lambda: any(line.startswith("search index updated") for line in said))
+        wait_for(lambda: any(line.startswith("search index updated") for line in said), timeout=60)
         assert get(base + "pagefind/pagefind-ui.js")[0] == 200 and "양자컴퓨터" in indexed_text(preview.site_dir)
         path = config.content_dir / "2024-05-02.md"
         tmp = path.with_name(".2024-05-02.md.tmp")
         tmp.write_text(path.read_text(encoding="utf-8").replace("양자컴퓨터", "얼룩말컴퓨터"), encoding="utf-8")
         tmp.replace(path)  # saved as editors and the pipeline save
-        wait_until(lambda: "얼룩말컴퓨터".encode() in get(base + f"papers/{QUANTUM['pid']}/")[1])
+        wait_for(lambda: "얼룩말컴퓨터".encode() in get(base + f"papers/{QUANTUM['pid']}/")[1], timeout=60)
         # the reload did not wait for Pagefind: the page is new, the index the last one, and still served
         assert get(base + "pagefind/pagefind-ui.js")[0] == 200
-        wait_until(lambda: "얼룩말컴퓨터" in indexed_text(preview.site_dir))
-        wait_until(lambda: sum(line.startswith("search index updated") for line in said) == 2)
+        wait_for(lambda: "얼룩말컴퓨터" in indexed_text(preview.site_dir), timeout=60)
+        wait_for(lambda: sum(line.startswith("search index updated") for line in said) == 2, timeout=60)
         rebuilt = [i for i, line in enumerate(said) if "(rebuilt in" in line]
         indexed = [i for i, line in enumerate(said) if line.startswith("search index updated")]
         assert len(rebuilt) == 2 and rebuilt[1] < indexed[1], said  # the reload's line comes before the index's
@@ -279,7 +267,7 @@ def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
     said: list[str] = []
     preview = start_preview(config, port=0, say=said.append)
     try:
-        wait_until(pagefind_children)  # the index of the first build is being made (a second or two)
+        wait_for(pagefind_children, timeout=60)  # the index of the first build is being made (a second or two)
     finally:
         preview.stop()
     assert not pagefind_children()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from watchdog.observers import Observer
 
-from conftest import DEFAULT_SITE_TOML, digest_text, write_site
+from conftest import DEFAULT_SITE_TOML, digest_text, wait_for, write_site
 from generator.serve import contained_file, host_allowed, is_loopback, serve, start_preview, url_parts
 from generator.watch import Rebuilder, Watcher
 
@@ -43,18 +43,6 @@ def fetch(port: int, path: str, *, method: str = "GET", host: str | None = "127.
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         conn.close()
-
-
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05):
-    """Return predicate()'s first truthy value, polling until timeout (then fail)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 def page_has(port: int, path: str, text: str) -> bool:
