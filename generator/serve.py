@@ -349,13 +349,18 @@ class Preview:
             self._stopped.wait(0.5)
 
     def stop(self) -> None:
-        """Stop watching, rebuilding and serving; join the threads and remove the built site."""
+        """Stop what the rebuilds started, then watching, rebuilding and serving; join the threads
+        and remove the built site.
+
+        Pagefind goes first: a rebuild or a watcher that is slow to stop must not leave it
+        running, nor does a caller that gives up waiting and kills this process.
+        """
         if self._stopped.is_set():
             return
         self._stopped.set()
+        self._also_stop()  # a rebuild that finishes after this asks for no new index: the indexer is stopping
         self.watcher.stop()
         self.rebuilder.stop()
-        self._also_stop()
         if self._thread.is_alive():
             self.server.shutdown()
             self._thread.join(5)

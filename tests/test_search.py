@@ -258,6 +258,8 @@ def pagefind_children() -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
+    from watchdog.observers import Observer
+
     from generator.serve import start_preview
 
     papers = [dict(QUANTUM, pid=f"2405.{n:05d}", title=f"Paper {n}") for n in range(1000)]
@@ -265,12 +267,20 @@ def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
                for day in range(1, 21)}
     config = write_site(tmp_path / "site", digests, SEARCH_TOML)
     said: list[str] = []
-    preview = start_preview(config, port=0, say=said.append)
+    at_watcher_stop: list[list[int]] = []
+
+    class Recording(Observer):
+        def stop(self):
+            at_watcher_stop.append(pagefind_children())
+            super().stop()
+
+    preview = start_preview(config, port=0, say=said.append, observer_factory=Recording)
     try:
         wait_for(pagefind_children, timeout=60)  # the index of the first build is being made (a second or two)
     finally:
         preview.stop()
     assert not pagefind_children()
+    assert at_watcher_stop == [[]]  # Pagefind was stopped first: a watcher slow to stop cannot leave it running
     assert not [line for line in said if line.startswith("search index")], said  # stopped, not finished
     assert not [t for t in threading.enumerate() if t.name == "digest-search-index" and t.is_alive()]
     assert not list(preview.site_dir.parent.glob(f".{preview.site_dir.name}.reindex-*"))
