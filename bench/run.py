@@ -444,8 +444,8 @@ def start_server(tool: Digest, timeout: float) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("digest serve printed no URL")
 
 
-def stop_server(proc: subprocess.Popen) -> None:
-    """Stop the server started by start_server (SIGINT, then kill)."""
+def stop_server(proc: subprocess.Popen) -> bool:
+    """Stop the server started by start_server (SIGINT, then kill); return whether it stopped without the kill."""
     if proc.poll() is None:
         proc.send_signal(2)
         try:
@@ -453,6 +453,8 @@ def stop_server(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+            return False
+    return True
 
 
 def wait_event(port: int, path: str, kind: str, action) -> float:
@@ -517,6 +519,17 @@ def serve_latency(tool: Digest, edits: int, reload_url: str | None) -> tuple[lis
     tool.clean()
     proc, port = start_server(tool, timeout=600)
     try:
+        latencies, note = _timed_edits(tool, edits, port, serve_py, reload_url)
+    finally:
+        stopped = stop_server(proc)
+    # killed, it may leave what it started running (Pagefind), and the next measurements slower
+    return latencies, note + ("" if stopped else "; the server did not stop within 10 s of Ctrl-C and was killed")
+
+
+def _timed_edits(tool: Digest, edits: int, port: int, serve_py: Path,
+                 reload_url: str | None) -> tuple[list[float], str]:
+    """Return the edit-to-reload latencies of the server on port (seconds) and a note."""
+    try:
         rel = tool.edit_file.relative_to(tool.site / "content").with_suffix("")
         page = "/" + source_date(rel).replace("-", "/") + "/"
         _, html = http_get(port, page)
@@ -539,8 +552,6 @@ def serve_latency(tool: Digest, edits: int, reload_url: str | None) -> tuple[lis
         return latencies, note
     except (OSError, RuntimeError, http.client.HTTPException) as exc:
         return [], f"serve: measurement failed ({exc}), skipped"
-    finally:
-        stop_server(proc)
 
 
 # --- the table ------------------------------------------------------------------------------
