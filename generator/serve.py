@@ -391,7 +391,8 @@ def start_preview(config: Config, *, host: str = "127.0.0.1", port: int = 8000, 
     from .theme import builtin_theme_dir
 
     memo = BuildMemo()  # parsed digests and compiled templates, kept between rebuilds
-    indexer = BackgroundIndexer(say=lambda line: say(scrub(line)))  # Pagefind, after the reload instead of before
+    # Pagefind, after the reload instead of before; the next rebuild keeps the new index without looking for its files
+    indexer = BackgroundIndexer(say=lambda line: say(scrub(line)), indexed=lambda tree: setattr(memo, "search_index", tree))
 
     workdir, site_dir = _site_dir(config, drafts)
     current = {"config": config, "stamp": _stamp(config.config_path), "good": False}

@@ -294,25 +294,18 @@ class SiteWriter:
         the preview passes it, whose output no one else writes; its search index is some
         15,000 files at 1,000 digests, and walking them took a third of a rebuild.
         """
-        root = self.output_dir / rel_dir
-        try:
-            found = os.lstat(root)
-        except OSError:
+        tree = known if known is not None and known.folder == folder_identity(self.output_dir / rel_dir) else None
+        tree = tree or list_tree(self.output_dir / rel_dir, rel_dir)
+        if tree is None:
             return None
-        if not stat.S_ISDIR(found.st_mode):
-            return None
-        folder = (found.st_dev, found.st_ino, found.st_mtime_ns)
-        if known is not None and known.folder == folder:
-            files = known.files
-        else:
-            files = tuple(sorted(_tree_files(root, rel_dir)))
+        files = tree.files
         previous = self._previous
         for rel in files:
             if rel not in previous:  # a file no build has claimed yet (an index made since): checked one by one
                 self.claim(rel)
                 self.record(rel, "", False)
         self.keep(dict.fromkeys((rel for rel in files if rel in previous), ""))  # the others, in bulk
-        return KeptTree(folder, files)
+        return tree
 
     def full_tree(self) -> Path:
         """Return a folder holding the whole new site (hard links), for tools that read a site."""
@@ -403,6 +396,23 @@ def remove_leftovers(output_dir: Path) -> None:
         if (entry.name.startswith((f".{name}.tmp-", f".{name}.full-", f".{name}.pagefind-"))
                 and entry.is_dir() and not entry.is_symlink()):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def folder_identity(path: Path) -> tuple[int, int, int] | None:
+    """Return the device, inode and modification time of the folder at path (not a symlink's), or None."""
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino, found.st_mtime_ns) if stat.S_ISDIR(found.st_mode) else None
+
+
+def list_tree(folder: Path, prefix: str) -> KeptTree | None:
+    """Return the KeptTree of folder, its files named prefix/...; None if it is no folder."""
+    identity = folder_identity(folder)
+    if identity is None:
+        return None
+    return KeptTree(identity, tuple(sorted(_tree_files(folder, prefix))))
 
 
 def _tree_files(folder: Path | str, prefix: str) -> Iterator[str]:

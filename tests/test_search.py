@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -189,7 +190,8 @@ def get(url: str) -> tuple[int, bytes]:
         return exc.code, b""
 
 
-def test_a_preview_build_keeps_the_index_and_says_when_it_is_stale(tmp_path):
+def test_a_preview_build_keeps_the_index_and_says_when_it_is_stale(tmp_path, monkeypatch):
+    from generator import write
     from generator.build import BuildMemo
     from generator.search import refresh_search_index
 
@@ -206,8 +208,11 @@ def test_a_preview_build_keeps_the_index_and_says_when_it_is_stale(tmp_path):
     edited = build(config, output_dir=out, memo=memo)
     assert edited.search_stale  # the paper's page changed; the last index is still there, until it is made again
     assert "양자컴퓨터" in indexed_text(out) and "/pagefind/pagefind-ui.js" in (out / "search/index.html").read_text()
-    refresh_search_index(config, out)  # a new folder in place of the last: its files are looked for again
+    tree = refresh_search_index(config, out)  # a new folder in place of the last, and its files
     assert "양자계산기" in indexed_text(out) and "양자컴퓨터" not in indexed_text(out)
+    assert tree == write.list_tree(out / "pagefind", "pagefind")  # what a rebuild would find by looking
+    memo.search_index = tree  # as the preview's indexer hands it over: the rebuild need not look
+    monkeypatch.setattr(write, "_tree_files", lambda *args: pytest.fail("the index's files were looked for again"))
     assert not build(config, output_dir=out, memo=memo).search_stale  # the new index's files are the build's own
     on_disk = {path.relative_to(out).as_posix() for path in (out / "pagefind").rglob("*") if path.is_file()}
     assert {rel for rel in memo.last.produced if rel.startswith("pagefind/")} == on_disk
@@ -238,11 +243,11 @@ def test_the_preview_reloads_first_and_indexes_the_edit_after(tmp_path):
     assert not [t for t in threading.enumerate() if t.name == "digest-search-index" and t.is_alive()]
 
 
-def pagefind_children() -> list[int]:
-    """Return the pids of this process's Pagefind children (Linux /proc)."""
+def pagefind_children() -> dict[int, int]:
+    """Return the pid and niceness of each of this process's Pagefind children (Linux /proc)."""
     import os
 
-    found = []
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
@@ -252,7 +257,7 @@ def pagefind_children() -> list[int]:
                 continue
             name, rest = stat[stat.index(b"(") + 1:stat.rindex(b")")], stat[stat.rindex(b")") + 2:].split()
             if name.startswith(b"pagefind") and int(rest[1]) == os.getpid() and rest[0] != b"Z":
-                found.append(int(entry))
+                found[int(entry)] = int(rest[16])  # fields 3 (state), 4 (parent) ... 19 (nice)
     return found
 
 
@@ -260,6 +265,7 @@ def pagefind_children() -> list[int]:
 def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
     from watchdog.observers import Observer
 
+    from generator.search import BACKGROUND_NICENESS
     from generator.serve import start_preview
 
     papers = [dict(QUANTUM, pid=f"2405.{n:05d}", title=f"Paper {n}") for n in range(1000)]
@@ -267,7 +273,7 @@ def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
                for day in range(1, 21)}
     config = write_site(tmp_path / "site", digests, SEARCH_TOML)
     said: list[str] = []
-    at_watcher_stop: list[list[int]] = []
+    at_watcher_stop: list[dict[int, int]] = []
 
     class Recording(Observer):
         def stop(self):
@@ -276,11 +282,13 @@ def test_stopping_the_preview_stops_pagefind_and_leaves_no_scratch(tmp_path):
 
     preview = start_preview(config, port=0, say=said.append, observer_factory=Recording)
     try:
-        wait_for(pagefind_children, timeout=60)  # the index of the first build is being made (a second or two)
+        running = wait_for(pagefind_children, timeout=60)  # the index of the first build is being made
     finally:
         preview.stop()
+    if shutil.which("nice"):
+        assert list(running.values()) == [BACKGROUND_NICENESS]  # behind the rebuilds, which someone waits for
     assert not pagefind_children()
-    assert at_watcher_stop == [[]]  # Pagefind was stopped first: a watcher slow to stop cannot leave it running
+    assert at_watcher_stop == [{}]  # Pagefind was stopped first: a watcher slow to stop cannot leave it running
     assert not [line for line in said if line.startswith("search index")], said  # stopped, not finished
     assert not [t for t in threading.enumerate() if t.name == "digest-search-index" and t.is_alive()]
     assert not list(preview.site_dir.parent.glob(f".{preview.site_dir.name}.reindex-*"))
