@@ -445,9 +445,14 @@ def start_server(tool: Digest, timeout: float) -> tuple[subprocess.Popen, int]:
 
 
 def stop_server(proc: subprocess.Popen) -> bool:
-    """Stop the server started by start_server (SIGINT, then kill); return whether it stopped without the kill."""
+    """Stop the server started by start_server (SIGTERM, then kill); return whether it stopped without the kill.
+
+    Not SIGINT: a shell that runs the benchmark in the background (`... &`) starts it with
+    SIGINT ignored, its children inherit that, and the server would never hear it. `digest
+    serve` stops on SIGTERM as on Ctrl-C.
+    """
     if proc.poll() is None:
-        proc.send_signal(2)
+        proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -523,7 +528,7 @@ def serve_latency(tool: Digest, edits: int, reload_url: str | None) -> tuple[lis
     finally:
         stopped = stop_server(proc)
     # killed, it may leave what it started running (Pagefind), and the next measurements slower
-    return latencies, note + ("" if stopped else "; the server did not stop within 10 s of Ctrl-C and was killed")
+    return latencies, note + ("" if stopped else "; the server did not stop within 10 s of SIGTERM and was killed")
 
 
 def _timed_edits(tool: Digest, edits: int, port: int, serve_py: Path,
