@@ -352,8 +352,8 @@ class Preview:
         """Stop what the rebuilds started, then watching, rebuilding and serving; join the threads
         and remove the built site.
 
-        Pagefind goes first: a rebuild or a watcher that is slow to stop must not leave it
-        running, nor does a caller that gives up waiting and kills this process.
+        Pagefind goes first, so that a rebuild or a watcher slow to stop cannot keep it
+        running, nor a caller that gives up waiting for them and kills this process.
         """
         if self._stopped.is_set():
             return
