@@ -50,7 +50,7 @@ class BuildMemo:
     env_key: str = ""
     feed_contents: tuple[str, dict] = ("", {})  # a shared_key and the feed contents rendered under it
     last: LastBuild | None = None  # what the last good build wrote into the preview's (private) output
-    search_index: KeptTree | None = None  # the search index the last build kept, and its files
+    search_index: KeptTree | None = None  # the index in the preview's output and its files (last build or indexer)
 
 
 def build(config: Config, *, output_dir: Path | None = None, drafts: bool = False,

@@ -61,8 +61,8 @@ def pagefind_command(config: Config, site_dir: Path, bundle_dir: Path) -> list[s
 
 
 def build_search_index(config: Config, site_dir: Path, bundle_dir: Path,
-                       started: Callable[[subprocess.Popen], None] | None = None, background: bool = False) -> int:
-    """Index the built site in site_dir with Pagefind into bundle_dir; return the number of files written.
+                       started: Callable[[subprocess.Popen], None] | None = None, background: bool = False) -> KeptTree:
+    """Index the built site in site_dir with Pagefind into bundle_dir; return bundle_dir and its files.
 
     started, if given, is handed the running Pagefind process (which the preview stops when it does).
     background runs Pagefind at BACKGROUND_NICENESS, behind the work that someone waits for.
@@ -88,7 +88,7 @@ def build_search_index(config: Config, site_dir: Path, bundle_dir: Path,
         output = (stderr or stdout or "").strip().splitlines()
         detail = "; ".join(output[-5:]) or f"exit status {process.returncode}"
         raise SearchError(f"pagefind failed to build the search index: {detail}")
-    return sum(1 for path in bundle_dir.rglob("*") if path.is_file())
+    return list_tree(bundle_dir, bundle_dir.name)  # a folder: it holds pagefind-ui.js
 
 
 def stage_search_index(config: Config, writer: SiteWriter) -> int:
@@ -96,7 +96,7 @@ def stage_search_index(config: Config, writer: SiteWriter) -> int:
     with tempfile.TemporaryDirectory(prefix=f".{writer.output_dir.name}.pagefind-",
                                      dir=writer.output_dir.parent) as scratch:
         bundle = Path(scratch) / BUNDLE_DIR
-        count = build_search_index(config, writer.full_tree(), bundle)
+        count = len(build_search_index(config, writer.full_tree(), bundle).files)
         writer.write_tree(BUNDLE_DIR, bundle)
     return count
 
@@ -115,10 +115,7 @@ def refresh_search_index(config: Config, site_dir: Path,
         shutil.rmtree(left, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=prefix, dir=site_dir.parent) as scratch:
         bundle = Path(scratch) / BUNDLE_DIR
-        build_search_index(config, site_dir, bundle, started, background=True)
-        made = list_tree(bundle, BUNDLE_DIR)
-        if made is None:
-            raise SearchError("pagefind left no index")
+        made = build_search_index(config, site_dir, bundle, started, background=True)
         with output_locked(site_dir):
             live = site_dir / BUNDLE_DIR
             if live.is_dir() and not live.is_symlink():
@@ -130,7 +127,7 @@ def refresh_search_index(config: Config, site_dir: Path,
 class BackgroundIndexer:
     """Keep the preview's search index up to date without holding up a reload.
 
-    A preview's rebuild keeps the last index as it is (at 1,000 digests Pagefind takes 15-25 s,
+    A preview's rebuild keeps the last index as it is (at 1,000 digests Pagefind takes 15-35 s,
     a rebuild 0.05-0.2 s) and asks for a new one when paper pages changed; this thread runs
     Pagefind over the served site and swaps the result in. Asked again while Pagefind runs, it
     runs once more afterwards, for the latest site.

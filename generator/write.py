@@ -84,7 +84,7 @@ class OutputError(Exception):
 
 
 class KeptTree(NamedTuple):
-    """A folder of the output that a build kept as it was, and its files."""
+    """A folder and its files, as listed when its identity (see folder_identity) was taken."""
 
     folder: tuple[int, int, int]  # device, inode and modification time of the folder
     files: tuple[str, ...]
@@ -294,8 +294,8 @@ class SiteWriter:
         the preview passes it, whose output no one else writes; its search index is some
         15,000 files at 1,000 digests, and walking them took a third of a rebuild.
         """
-        tree = known if known is not None and known.folder == folder_identity(self.output_dir / rel_dir) else None
-        tree = tree or list_tree(self.output_dir / rel_dir, rel_dir)
+        root = self.output_dir / rel_dir
+        tree = known if known is not None and known.folder == folder_identity(root) else list_tree(root, rel_dir)
         if tree is None:
             return None
         files = tree.files
